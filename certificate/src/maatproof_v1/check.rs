@@ -1,0 +1,774 @@
+//! The four acceptance checks in emission order (CERTIFICATE.md section 4), over the model of
+//! `model.rs`. Where the reference raises during a check, a `*_MALFORMED` code takes the place
+//! of the crash (section 9b) and the check goes on, so the report still says everything else.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeSet, HashMap};
+
+use hmac::Mac;
+use subtle::ConstantTimeEq;
+
+use super::config::{CheckerConfig, Keys};
+use super::model::{Canon, Cert, Evidence, Pred, Step, hex_string, hex64, write_attestation_payload};
+use super::py::{
+    self, Num, ZERO, eq_str, integral_float_text, is_hashable, num, num_cmp, num_le_zero, py_eq,
+    py_int, py_str,
+};
+use crate::json::{Object, Value, is_truthy};
+use crate::report::{Component, Failure, Report};
+
+const VALID_PREDICATES: [&str; 9] = [
+    "test_passed",
+    "vuln_count",
+    "human_attested",
+    "rollback_defined",
+    "canary_enabled",
+    "environment_matches",
+    "and",
+    "or",
+    "not",
+];
+
+const VALID_RULES: [&str; 9] = [
+    "TEST_PASS",
+    "VULN_OK",
+    "SIGNATURE_VALID",
+    "EVIDENCE_BOUND",
+    "ENVIRONMENT_MATCH",
+    "ROLLBACK_READY",
+    "HUMAN_ATTESTED",
+    "POLICY_SATISFIED",
+    "DEPLOY_AUTH",
+];
+
+/// Above this many keys, [`PyMap`] switches from linear `==` scans to hash maps.
+const LINEAR_MAX: usize = 16;
+
+/// A Python dict/set keyed by hashable JSON values (`1`, `1.0` and `true` are one key).
+/// Linear for the usual handful of keys; hashed beyond that so hostile inputs stay linear-time.
+struct PyMap<'c, T> {
+    small: Vec<(&'c Value, T)>,
+    strs: HashMap<&'c str, T>,
+    others: HashMap<String, T>,
+    big: bool,
+}
+
+/// Hash key of a hashable non-string value, equal exactly when Python's `==` is.
+fn other_key(v: &Value) -> String {
+    match v {
+        Value::Null => "n".to_owned(),
+        Value::Bool(b) => format!("i{}", u8::from(*b)),
+        Value::Int(i) => format!("i{}", i.text),
+        Value::Float(f) if f.is_finite() && f.fract() == 0.0 => {
+            format!("i{}", integral_float_text(*f))
+        }
+        Value::Float(f) => format!("f{:x}", f.to_bits()),
+        // Unhashable; callers check first. Give a key that equals nothing else.
+        _ => format!("u{:p}", v),
+    }
+}
+
+impl<'c, T: Copy> PyMap<'c, T> {
+    fn new() -> Self {
+        PyMap { small: Vec::new(), strs: HashMap::new(), others: HashMap::new(), big: false }
+    }
+
+    fn get(&self, k: &Value) -> Option<T> {
+        if !self.big {
+            return self.small.iter().find(|(x, _)| py_eq(x, k)).map(|(_, t)| *t);
+        }
+        match k {
+            Value::String(s) => self.strs.get(s.as_str()).copied(),
+            other => self.others.get(&other_key(other)).copied(),
+        }
+    }
+
+    fn contains(&self, k: &Value) -> bool {
+        self.get(k).is_some()
+    }
+
+    /// `d[k] = t` (an existing key keeps its slot, the value is replaced).
+    fn insert(&mut self, k: &'c Value, t: T) {
+        if !self.big {
+            if let Some(slot) = self.small.iter_mut().find(|(x, _)| py_eq(x, k)) {
+                slot.1 = t;
+                return;
+            }
+            self.small.push((k, t));
+            if self.small.len() > LINEAR_MAX {
+                self.big = true;
+                for (key, val) in std::mem::take(&mut self.small) {
+                    self.insert(key, val);
+                }
+            }
+            return;
+        }
+        match k {
+            Value::String(s) => {
+                self.strs.insert(s.as_str(), t);
+            }
+            other => {
+                self.others.insert(other_key(other), t);
+            }
+        }
+    }
+}
+
+/// Everything the checks share.
+struct Ctx<'c, 'a> {
+    cert: &'c Cert<'a>,
+    flat: Vec<&'c Pred<'a>>,
+    /// `evidence.by_id()`: the last object per id.
+    by_id: PyMap<'c, usize>,
+}
+
+impl<'c, 'a> Ctx<'c, 'a> {
+    fn ev(&self, i: usize) -> Option<&'c Evidence<'a>> {
+        self.cert.evidence.get(i)
+    }
+
+    /// `of_type(t)`: objects of a type, in sorted-id order.
+    fn of_type<'s>(&'s self, t: &'s str) -> impl Iterator<Item = &'c Evidence<'a>> + 's {
+        self.cert.sorted.iter().filter_map(|&i| self.ev(i)).filter(move |e| e.type_is(t))
+    }
+}
+
+/// Runs the checks and assembles the report.
+pub(crate) fn run(
+    cert: &Cert<'_>,
+    canon: &Canon,
+    keys: &Keys,
+    cfg: &CheckerConfig,
+    include_quorum: bool,
+) -> Report {
+    let certificate_digest = hex_string(&canon.sha256(&(0..canon.body.len())));
+    let mut flat = Vec::new();
+    cert.policy.predicates.iter().for_each(|p| p.walk(&mut flat));
+    let mut by_id = PyMap::new();
+    for (i, e) in cert.evidence.iter().enumerate() {
+        by_id.insert(e.evidence_id, i);
+    }
+    let ctx = Ctx { cert, flat, by_id };
+
+    let mut wf = well_formed(&ctx);
+    let mut wf_extra = Vec::new();
+    let auth = authenticate(&ctx, canon, keys, cfg.now, &mut wf_extra);
+    wf.append(&mut wf_extra);
+    let proof = check_derivation(&ctx);
+    let quorum = if include_quorum {
+        quorum_finality(cert, &certificate_digest, keys, cfg)
+    } else {
+        Vec::new()
+    };
+
+    let (wf_ok, auth_ok, proof_ok, quorum_ok) =
+        (wf.is_empty(), auth.is_empty(), proof.is_empty(), quorum.is_empty());
+    let mut failures = Vec::with_capacity(wf.len() + auth.len() + proof.len() + quorum.len());
+    for (component, codes) in [
+        (Component::WfPolicy, wf),
+        (Component::AuthEvidence, auth),
+        (Component::CheckR, proof),
+        (Component::Quorum, quorum),
+    ] {
+        failures.extend(codes.into_iter().map(|c| Failure::new(component, c)));
+    }
+    Report {
+        accepted: wf_ok && auth_ok && proof_ok && quorum_ok,
+        wf_policy: wf_ok,
+        auth_evidence: auth_ok,
+        check_proof: proof_ok,
+        quorum: quorum_ok,
+        failures,
+        certificate_digest,
+        policy_root: hex_string(&canon.sha256(&canon.policy)),
+        evidence_root: hex_string(&canon.sha256(&canon.evidence)),
+        proof_root: hex_string(&canon.sha256(&canon.proof)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WF(P)
+// ---------------------------------------------------------------------------------------------
+
+/// Non-empty string parameter (`isinstance(x, str) and x`).
+fn nonempty_str(v: Option<&Value>) -> bool {
+    matches!(v, Some(Value::String(s)) if !s.is_empty())
+}
+
+fn well_formed(ctx: &Ctx<'_, '_>) -> Vec<String> {
+    let p = &ctx.cert.policy;
+    let mut f: Vec<String> = Vec::new();
+    if !is_truthy(p.policy_id) {
+        f.push("POLICY_ID_REQUIRED".into());
+    }
+    if num_le_zero(&Num::Int(p.version.clone())) {
+        f.push("POLICY_VERSION_INVALID".into());
+    }
+    if !is_truthy(p.environment) {
+        f.push("POLICY_ENVIRONMENT_REQUIRED".into());
+    }
+    if !eq_str(p.rule_set_id, "pod-v1") {
+        f.push("POLICY_RULE_SET_UNSUPPORTED".into());
+    }
+    if p.predicates.is_empty() {
+        f.push("POLICY_PREDICATES_REQUIRED".into());
+    }
+    for pred in &ctx.flat {
+        validate_predicate(pred, &mut f);
+    }
+    // `params.get("target")` of every environment_matches, missing ones as None.
+    let targets: Vec<&Value> = ctx
+        .flat
+        .iter()
+        .filter(|pr| pr.name_is("environment_matches"))
+        .map(|pr| pr.raw("target").unwrap_or(&py::NONE))
+        .collect();
+    if !targets.is_empty() && !py::list_contains(&targets, p.environment) {
+        f.push("POLICY_ENVIRONMENT_CONTRADICTION".into());
+    }
+    for (t, seconds) in p.freshness.iter() {
+        if t.is_empty() {
+            f.push("POLICY_FRESHNESS_TYPE_INVALID".into());
+        }
+        // `isinstance(seconds, (int, float)) and seconds > 0`; bool is an int.
+        if num(seconds).is_none_or(|n| num_le_zero(&n)) {
+            f.push(format!("POLICY_FRESHNESS_INVALID:{t}"));
+        }
+    }
+    f
+}
+
+fn validate_predicate(pred: &Pred<'_>, f: &mut Vec<String>) {
+    let name = match pred.name.as_str() {
+        Some(n) if VALID_PREDICATES.contains(&n) => n,
+        _ => {
+            f.push(format!("POLICY_PREDICATE_UNKNOWN:{}", py_str(pred.name)));
+            return;
+        }
+    };
+    match name {
+        "test_passed" if !nonempty_str(pred.raw("suite")) => {
+            f.push("POLICY_TEST_SUITE_INVALID".into());
+        }
+        "vuln_count" => {
+            if !nonempty_str(pred.raw("severity")) {
+                f.push("POLICY_VULN_SEVERITY_INVALID".into());
+            }
+            let op = pred.raw("operator").unwrap_or(&py::NONE);
+            if !is_hashable(op) {
+                // `operator not in {"<=", "=="}` raises TypeError on a list or dict.
+                f.push("POLICY_PREDICATE_MALFORMED:vuln_count".into());
+            } else if !(eq_str(op, "<=") || eq_str(op, "==")) {
+                f.push("POLICY_VULN_OPERATOR_INVALID".into());
+            }
+            let threshold_ok = match pred.raw("threshold") {
+                Some(t @ (Value::Int(_) | Value::Bool(_))) => {
+                    num(t).is_some_and(|n| num_cmp(&n, &Num::Int("0".into())) != Some(Ordering::Less))
+                }
+                _ => false,
+            };
+            if !threshold_ok {
+                f.push("POLICY_VULN_THRESHOLD_INVALID".into());
+            }
+        }
+        "human_attested" if !nonempty_str(pred.raw("role")) => {
+            f.push("POLICY_HUMAN_ROLE_INVALID".into());
+        }
+        "rollback_defined" if !nonempty_str(pred.raw("service")) => {
+            f.push("POLICY_ROLLBACK_DEFINED_SERVICE_INVALID".into());
+        }
+        "canary_enabled" if !nonempty_str(pred.raw("service")) => {
+            f.push("POLICY_CANARY_ENABLED_SERVICE_INVALID".into());
+        }
+        "environment_matches" if !nonempty_str(pred.raw("target")) => {
+            f.push("POLICY_ENVIRONMENT_TARGET_INVALID".into());
+        }
+        "and" | "or" => {
+            let empty = match pred.param("children") {
+                Some(super::model::Param::Children(k)) => k.is_empty(),
+                _ => true,
+            };
+            if empty {
+                f.push(format!("POLICY_{}_CHILDREN_REQUIRED", name.to_ascii_uppercase()));
+            }
+        }
+        "not" if !matches!(pred.param("child"), Some(super::model::Param::Child(_))) => {
+            f.push("POLICY_NOT_CHILD_REQUIRED".into());
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Auth(E)
+// ---------------------------------------------------------------------------------------------
+
+/// `hmac.compare_digest(MAC(key, hash_string), signature)`: `Err` where Python raises
+/// (a non-string or non-ASCII signature).
+fn evidence_signature_ok(keys: &Keys, hash_hex: &[u8; 64], sig: &Value) -> Result<bool, ()> {
+    let Value::String(s) = sig else { return Err(()) };
+    if !s.is_ascii() {
+        return Err(());
+    }
+    let Some(mac) = &keys.evidence else { return Ok(false) };
+    let mut m = mac.clone();
+    m.update(b"\"");
+    m.update(hash_hex);
+    m.update(b"\"");
+    let tag = hex64(&m.finalize().into_bytes().into());
+    Ok(bool::from(tag.as_slice().ct_eq(s.as_bytes())))
+}
+
+fn authenticate(
+    ctx: &Ctx<'_, '_>,
+    canon: &Canon,
+    keys: &Keys,
+    now: Option<f64>,
+    wf_extra: &mut Vec<String>,
+) -> Vec<String> {
+    let cert = ctx.cert;
+    let req = &cert.request;
+    let mut f: Vec<String> = Vec::new();
+
+    // 1. Ids, hashes and signatures, input order.
+    let mut seen: PyMap<'_, ()> = PyMap::new();
+    for (i, e) in cert.evidence.iter().enumerate() {
+        let id = py_str(e.evidence_id);
+        if seen.contains(e.evidence_id) {
+            f.push(format!("EVIDENCE_DUPLICATE_ID:{id}"));
+        }
+        seen.insert(e.evidence_id, ());
+        let computed = canon.payload_hash_hex(i);
+        let hash_valid = matches!(e.hash, Value::String(h) if h.as_bytes() == computed.as_slice());
+        if !is_truthy(e.hash) {
+            f.push(format!("EVIDENCE_HASH_MISSING:{id}"));
+        } else if !hash_valid {
+            f.push(format!("EVIDENCE_HASH_INVALID:{id}"));
+        }
+        if !is_truthy(e.signature) {
+            f.push(format!("EVIDENCE_SIGNATURE_MISSING:{id}"));
+        } else if hash_valid {
+            match evidence_signature_ok(keys, &computed, e.signature) {
+                Ok(true) => {}
+                Ok(false) => f.push(format!("EVIDENCE_SIGNATURE_INVALID:{id}")),
+                Err(()) => f.push(format!("EVIDENCE_SIGNATURE_MALFORMED:{id}")),
+            }
+        }
+    }
+
+    // 2. Dependencies.
+    for e in &cert.evidence {
+        for dep in e.deps.iter() {
+            if !ctx.by_id.contains(dep) {
+                f.push(format!(
+                    "EVIDENCE_DEPENDENCY_MISSING:{}:{}",
+                    py_str(e.evidence_id),
+                    py_str(dep)
+                ));
+            }
+        }
+    }
+
+    // 3. Required types.
+    for t in required_evidence_types(&ctx.flat) {
+        if ctx.of_type(t).next().is_none() {
+            f.push(format!("EVIDENCE_REQUIRED_MISSING:{t}"));
+        }
+    }
+
+    // 4. Freshness, JSON key order.
+    if let Some(now) = now {
+        for (t, max_age) in cert.policy.freshness.iter() {
+            for e in ctx.of_type(t) {
+                // `now - timestamp > max_age` raises TypeError on a non-number limit.
+                let Some(limit) = num(max_age) else {
+                    wf_extra.push(format!("POLICY_FRESHNESS_MALFORMED:{t}"));
+                    break;
+                };
+                if num_cmp(&Num::Float(now - e.timestamp), &limit) == Some(Ordering::Greater) {
+                    f.push(format!("EVIDENCE_STALE:{}", py_str(e.evidence_id)));
+                }
+            }
+        }
+    }
+
+    // 5. Request bindings: the first object of each type only, then every deployment_id.
+    let bindings: [(&str, &str, &Value, &str); 3] = [
+        ("commit_snapshot", "commit_sha", req.commit_sha, "EVIDENCE_COMMIT_MISMATCH"),
+        ("build_artifact", "artifact_hash", req.artifact_hash, "EVIDENCE_ARTIFACT_MISMATCH"),
+        ("environment_descriptor", "environment", req.environment, "EVIDENCE_ENVIRONMENT_MISMATCH"),
+    ];
+    for (t, key, want, code) in bindings {
+        if let Some(first) = ctx.of_type(t).next() {
+            if !py_eq(first.get(key), want) {
+                f.push(code.into());
+            }
+        }
+    }
+    for e in cert.sorted.iter().filter_map(|&i| ctx.ev(i)) {
+        let d = e.get("deployment_id");
+        if !d.is_null() && !py_eq(d, req.deployment_id) {
+            f.push(format!("EVIDENCE_DEPLOYMENT_MISMATCH:{}", py_str(e.evidence_id)));
+        }
+    }
+
+    // 6. Leaf predicates, pre-order.
+    for pred in &ctx.flat {
+        leaf_check(ctx, pred, &mut f, wf_extra);
+    }
+    f
+}
+
+fn required_evidence_types(flat: &[&Pred<'_>]) -> BTreeSet<&'static str> {
+    let mut s: BTreeSet<&'static str> =
+        ["commit_snapshot", "build_artifact", "environment_descriptor"].into_iter().collect();
+    for p in flat {
+        let t = match p.name.as_str() {
+            Some("test_passed") => "test_result",
+            Some("vuln_count") => "scan_report",
+            Some("human_attested") => "human_attestation",
+            Some("rollback_defined") => "rollback_spec",
+            Some("canary_enabled") => "rollout_spec",
+            Some("environment_matches") => "environment_descriptor",
+            _ => continue,
+        };
+        s.insert(t);
+    }
+    s
+}
+
+/// One leaf of `_check_policy_predicates`. A missing parameter key (Python: KeyError) becomes
+/// `POLICY_PREDICATE_MALFORMED:<name>` in WF(P), where the bad input sits.
+fn leaf_check(ctx: &Ctx<'_, '_>, pred: &Pred<'_>, f: &mut Vec<String>, wf_extra: &mut Vec<String>) {
+    let Some(name) = pred.name.as_str() else { return };
+    let req = &ctx.cert.request;
+    let policy = &ctx.cert.policy;
+    let keys: &[&str] = match name {
+        "test_passed" => &["suite"],
+        "vuln_count" => &["severity", "threshold", "operator"],
+        "human_attested" => &["role"],
+        "rollback_defined" | "canary_enabled" => &["service"],
+        "environment_matches" => &["target"],
+        _ => return,
+    };
+    let mut vals: [&Value; 3] = [&py::NONE; 3];
+    for (slot, k) in vals.iter_mut().zip(keys) {
+        match pred.raw(k) {
+            Some(v) => *slot = v,
+            None => {
+                wf_extra.push(format!("POLICY_PREDICATE_MALFORMED:{name}"));
+                return;
+            }
+        }
+    }
+    let [p0, p1, p2] = vals;
+    let truthy_get = |e: &Evidence<'_>, k: &str| is_truthy(e.get(k));
+    match name {
+        "test_passed" => {
+            let ok = ctx.of_type("test_result").any(|e| {
+                py_eq(e.get("suite"), p0) && matches!(e.get("passed"), Value::Bool(true))
+            });
+            if !ok {
+                f.push(format!("EVIDENCE_TEST_NOT_PASSED:{}", py_str(p0)));
+            }
+        }
+        "vuln_count" => vuln_count(ctx, p0, p1, p2, f, wf_extra),
+        "human_attested" => {
+            let ok = ctx.of_type("human_attestation").any(|e| {
+                py_eq(e.get("role"), p0)
+                    && py_eq(e.get("deployment_id"), req.deployment_id)
+                    && matches!(e.get("approved"), Value::Bool(true))
+            });
+            if !ok {
+                f.push(format!("EVIDENCE_HUMAN_ATTESTATION_MISSING:{}", py_str(p0)));
+            }
+        }
+        "rollback_defined" => {
+            let ok = ctx
+                .of_type("rollback_spec")
+                .any(|e| py_eq(e.get("service"), p0) && truthy_get(e, "rollback_plan"));
+            if !ok {
+                f.push(format!("EVIDENCE_ROLLBACK_MISSING:{}", py_str(p0)));
+            }
+        }
+        "canary_enabled" => {
+            let ok = ctx
+                .of_type("rollout_spec")
+                .any(|e| py_eq(e.get("service"), p0) && truthy_get(e, "canary_enabled"));
+            if !ok {
+                f.push(format!("EVIDENCE_CANARY_MISSING:{}", py_str(p0)));
+            }
+        }
+        "environment_matches" => {
+            if !py_eq(p0, policy.environment) || !py_eq(p0, req.environment) {
+                f.push(format!("EVIDENCE_ENVIRONMENT_TARGET_MISMATCH:{}", py_str(p0)));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `_vuln_count_ok`: the first scan report (sorted-id order) that satisfies the bound wins.
+fn vuln_count(
+    ctx: &Ctx<'_, '_>,
+    severity: &Value,
+    threshold: &Value,
+    operator: &Value,
+    f: &mut Vec<String>,
+    wf_extra: &mut Vec<String>,
+) {
+    for e in ctx.of_type("scan_report") {
+        // `value.get("vulnerabilities", {})` must be a dict (AttributeError otherwise).
+        let counts: &Object = match e.value.get("vulnerabilities") {
+            None => &py::EMPTY_OBJECT,
+            Some(Value::Object(o)) => o,
+            Some(_) => {
+                f.push(format!("EVIDENCE_VALUE_MALFORMED:{}", py_str(e.evidence_id)));
+                return;
+            }
+        };
+        if !is_hashable(severity) {
+            wf_extra.push("POLICY_PREDICATE_MALFORMED:vuln_count".into());
+            return;
+        }
+        // Keys are strings, so only a string severity can hit.
+        let raw = match severity {
+            Value::String(s) => counts.get(s).unwrap_or(&ZERO),
+            _ => &ZERO,
+        };
+        let Ok(count) = py_int(raw) else {
+            f.push(format!("EVIDENCE_VALUE_MALFORMED:{}", py_str(e.evidence_id)));
+            return;
+        };
+        let count = Num::Int(count);
+        if eq_str(operator, "<=") {
+            // `count <= threshold` raises TypeError unless the threshold is a number.
+            let Some(t) = num(threshold) else {
+                wf_extra.push("POLICY_PREDICATE_MALFORMED:vuln_count".into());
+                return;
+            };
+            if matches!(num_cmp(&count, &t), Some(Ordering::Less | Ordering::Equal)) {
+                return;
+            }
+        }
+        if eq_str(operator, "==")
+            && num(threshold).is_some_and(|t| num_cmp(&count, &t) == Some(Ordering::Equal))
+        {
+            return;
+        }
+    }
+    f.push(format!("EVIDENCE_VULN_THRESHOLD_EXCEEDED:{}", py_str(severity)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// CheckR
+// ---------------------------------------------------------------------------------------------
+
+fn check_derivation(ctx: &Ctx<'_, '_>) -> Vec<String> {
+    let cert = ctx.cert;
+    let proof = &cert.proof;
+    let mut f: Vec<String> = Vec::new();
+    let mut known: PyMap<'_, ()> = PyMap::new();
+    if proof.steps.is_empty() {
+        f.push("VRP_STEPS_REQUIRED".into());
+    }
+    let expected_final = format!("deploy_authorized:{}", py_str(cert.request.deployment_id));
+    let human_required = ctx.flat.iter().any(|p| p.name_is("human_attested"));
+    for step in &proof.steps {
+        let sid = py_str(step.step_id);
+        if !is_truthy(step.step_id) {
+            f.push("VRP_STEP_ID_REQUIRED".into());
+        }
+        if known.contains(step.step_id) {
+            f.push(format!("VRP_STEP_DUPLICATE:{sid}"));
+        }
+        known.insert(step.step_id, ());
+        if !step.rule.as_str().is_some_and(|r| VALID_RULES.contains(&r)) {
+            f.push(format!("VRP_RULE_UNKNOWN:{}", py_str(step.rule)));
+        }
+        for p in step.premises.iter() {
+            if !known.contains(p) {
+                f.push(format!("VRP_PREMISE_MISSING:{sid}:{}", py_str(p)));
+            }
+        }
+        for r in step.refs.iter() {
+            if !ctx.by_id.contains(r) {
+                f.push(format!("VRP_EVIDENCE_REF_MISSING:{sid}:{}", py_str(r)));
+            }
+        }
+        rule_semantics(ctx, step, &sid, &expected_final, human_required, &mut f);
+    }
+    if !eq_str(proof.final_conclusion, &expected_final) {
+        f.push("VRP_FINAL_CONCLUSION_MISMATCH".into());
+    }
+    if !proof.steps.last().is_some_and(|s| eq_str(s.conclusion, &expected_final)) {
+        f.push("VRP_FINAL_STEP_MISMATCH".into());
+    }
+    f
+}
+
+fn rule_semantics(
+    ctx: &Ctx<'_, '_>,
+    step: &Step<'_>,
+    sid: &str,
+    expected_final: &str,
+    human_required: bool,
+    f: &mut Vec<String>,
+) {
+    let cert = ctx.cert;
+    let req = &cert.request;
+    // Resolved refs in stored order; each id resolves to its last object.
+    let refs: Vec<&Evidence<'_>> =
+        step.refs.iter().filter_map(|r| ctx.by_id.get(r)).filter_map(|i| ctx.ev(i)).collect();
+    let any_type = |t: &str| refs.iter().any(|e| e.type_is(t));
+    let Some(rule) = step.rule.as_str() else { return };
+    match rule {
+        "TEST_PASS" => {
+            if !refs.iter().any(|e| e.type_is("test_result") && is_truthy(e.get("passed"))) {
+                f.push(format!("VRP_TEST_PASS_UNSUPPORTED:{sid}"));
+            }
+        }
+        "VULN_OK" if !any_type("scan_report") => f.push(format!("VRP_VULN_OK_UNSUPPORTED:{sid}")),
+        "SIGNATURE_VALID" if refs.is_empty() => f.push(format!("VRP_SIGNATURE_REF_REQUIRED:{sid}")),
+        "EVIDENCE_BOUND" => {
+            if refs.is_empty() {
+                f.push(format!("VRP_EVIDENCE_BOUND_REF_REQUIRED:{sid}"));
+            }
+            for e in &refs {
+                let d = e.get("deployment_id");
+                if !d.is_null() && !py_eq(d, req.deployment_id) {
+                    f.push(format!("VRP_EVIDENCE_NOT_BOUND:{sid}"));
+                }
+            }
+        }
+        "ENVIRONMENT_MATCH" => {
+            if !py_eq(cert.policy.environment, req.environment) {
+                f.push(format!("VRP_ENVIRONMENT_POLICY_MISMATCH:{sid}"));
+            }
+            let ok = refs.iter().any(|e| {
+                e.type_is("environment_descriptor") && py_eq(e.get("environment"), req.environment)
+            });
+            if !ok {
+                f.push(format!("VRP_ENVIRONMENT_REF_MISSING:{sid}"));
+            }
+        }
+        "ROLLBACK_READY" if !any_type("rollback_spec") => {
+            f.push(format!("VRP_ROLLBACK_REF_MISSING:{sid}"));
+        }
+        "HUMAN_ATTESTED" => {
+            let ok = refs.iter().any(|e| {
+                e.type_is("human_attestation") && matches!(e.get("approved"), Value::Bool(true))
+            });
+            if human_required && !ok {
+                f.push(format!("VRP_HUMAN_ATTESTATION_REF_MISSING:{sid}"));
+            }
+        }
+        "POLICY_SATISFIED" => {
+            if step.premises.is_empty() {
+                f.push(format!("VRP_POLICY_PREMISES_REQUIRED:{sid}"));
+            }
+            if !eq_str(step.conclusion, "policy_satisfied") {
+                f.push(format!("VRP_POLICY_CONCLUSION_INVALID:{sid}"));
+            }
+        }
+        "DEPLOY_AUTH" => {
+            // `"policy_satisfied" in conclusion`: substring, list or dict-key membership;
+            // other types raise TypeError.
+            let contains = match step.conclusion {
+                Value::String(s) => s.contains("policy_satisfied"),
+                Value::Array(a) => a.iter().any(|x| eq_str(x, "policy_satisfied")),
+                Value::Object(o) => o.contains_key("policy_satisfied"),
+                _ => {
+                    f.push(format!("PROOF_STEP_MALFORMED:{sid}:conclusion"));
+                    return;
+                }
+            };
+            if !contains && !eq_str(step.conclusion, expected_final) {
+                f.push(format!("VRP_DEPLOY_AUTH_CONCLUSION_INVALID:{sid}"));
+            }
+            if step.premises.is_empty() {
+                f.push(format!("VRP_DEPLOY_AUTH_PREMISE_REQUIRED:{sid}"));
+            }
+        }
+        _ => {}
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quorum(A)
+// ---------------------------------------------------------------------------------------------
+
+fn quorum_finality(
+    cert: &Cert<'_>,
+    digest: &str,
+    keys: &Keys,
+    cfg: &CheckerConfig,
+) -> Vec<String> {
+    let mut f: Vec<String> = Vec::new();
+    let mut seen: PyMap<'_, ()> = PyMap::new();
+    let (mut acc, mut total) = (0.0f64, 0.0f64);
+    for (i, a) in cert.attestations.iter().enumerate() {
+        let vid = py_str(a.validator_id);
+        if !is_hashable(a.validator_id) {
+            // `validator_id in seen` raises TypeError.
+            f.push(format!("QUORUM_ATTESTATION_MALFORMED:#{i}:validator_id"));
+            continue;
+        }
+        if seen.contains(a.validator_id) {
+            f.push(format!("QUORUM_DUPLICATE_VALIDATOR:{vid}"));
+            continue;
+        }
+        seen.insert(a.validator_id, ());
+        if !eq_str(a.certificate_digest, digest) {
+            f.push(format!("QUORUM_DIGEST_MISMATCH:{vid}"));
+            continue;
+        }
+        let Some(mac) = a.validator_id.as_str().and_then(|id| keys.validator(id)) else {
+            f.push(format!("QUORUM_VALIDATOR_UNKNOWN:{vid}"));
+            continue;
+        };
+        if !is_truthy(a.signature) {
+            f.push(format!("QUORUM_SIGNATURE_INVALID:{vid}"));
+            continue;
+        }
+        let sig = match a.signature {
+            Value::String(s) if s.is_ascii() => s,
+            // `compare_digest` raises TypeError on non-ASCII or non-string input.
+            _ => {
+                f.push(format!("QUORUM_SIGNATURE_MALFORMED:{vid}"));
+                continue;
+            }
+        };
+        let valid = mac.is_some_and(|mac| {
+            let mut m = mac.clone();
+            write_attestation_payload(&mut m, a);
+            let tag = hex64(&m.finalize().into_bytes().into());
+            bool::from(tag.as_slice().ct_eq(sig.as_bytes()))
+        });
+        if !valid {
+            f.push(format!("QUORUM_SIGNATURE_INVALID:{vid}"));
+            continue;
+        }
+        if !is_hashable(a.decision) {
+            // `decision not in {...}` raises TypeError.
+            f.push(format!("QUORUM_ATTESTATION_MALFORMED:{vid}:decision"));
+            continue;
+        }
+        let accept = eq_str(a.decision, "accept");
+        if !(accept || eq_str(a.decision, "reject") || eq_str(a.decision, "dispute")) {
+            f.push(format!("QUORUM_DECISION_INVALID:{vid}"));
+            continue;
+        }
+        total += a.stake;
+        if accept {
+            acc += a.stake;
+        }
+    }
+    if total <= 0.0 {
+        f.push("QUORUM_NO_VALID_ATTESTATIONS".into());
+    }
+    if acc < cfg.quorum.required_weight(total) {
+        f.push("QUORUM_INSUFFICIENT_ACCEPT_WEIGHT".into());
+    }
+    f
+}

@@ -1,0 +1,867 @@
+//! The object model as the reference's `from_dict` builds it (CERTIFICATE.md section 2), held
+//! as borrows into the parsed JSON, and its canonical encoding (section 3).
+//!
+//! Building never panics: every input on which Python's `from_dict` (or the always-executed
+//! sorting and hashing that follow it) would raise is reported as a `*_MALFORMED` failure in the
+//! component where the input sits.
+
+use std::borrow::Cow;
+use std::ops::Range;
+
+use sha2::{Digest, Sha256};
+
+use super::py::{
+    self, EMPTY_STR, NONE, POD_V1, PyResult, is_hashable, py_dict, py_float, py_int, py_iter_dicts,
+    py_list, sorted_indices,
+};
+use crate::json::{CanonSink, CanonWriter, Object, Value};
+use crate::report::{Component, Failure};
+
+static EMPTY_OBJ_VALUE: Value = Value::Object(Object { entries: Vec::new() });
+static EMPTY_ARR: Value = Value::Array(Vec::new());
+
+/// Request field names in `to_dict` order.
+pub(crate) const REQUEST_FIELDS: [&str; 6] =
+    ["deployment_id", "service", "environment", "commit_sha", "artifact_hash", "requested_by"];
+
+/// `DeploymentRequest`: six values of any JSON type (the reference does not validate them).
+pub(crate) struct Request<'a> {
+    pub deployment_id: &'a Value,
+    pub service: &'a Value,
+    pub environment: &'a Value,
+    pub commit_sha: &'a Value,
+    pub artifact_hash: &'a Value,
+    pub requested_by: &'a Value,
+}
+
+/// A rebuilt predicate parameter.
+pub(crate) enum Param<'a> {
+    Raw(&'a Value),
+    /// `and`/`or` `children`, always a list after `from_dict`.
+    Children(Vec<Pred<'a>>),
+    /// `not` `child` when it was an object.
+    Child(Box<Pred<'a>>),
+}
+
+/// `PolicyPredicate{name, params}` as rebuilt by `from_dict`.
+pub(crate) struct Pred<'a> {
+    pub name: &'a Value,
+    pub params: Vec<(&'a str, Param<'a>)>,
+}
+
+impl<'a> Pred<'a> {
+    pub fn name_is(&self, s: &str) -> bool {
+        py::eq_str(self.name, s)
+    }
+
+    pub fn param(&self, key: &str) -> Option<&Param<'a>> {
+        self.params.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
+    }
+
+    /// `params.get(key)` for a raw (JSON) parameter; rebuilt ones are not JSON values.
+    pub fn raw(&self, key: &str) -> Option<&'a Value> {
+        match self.param(key) {
+            Some(Param::Raw(v)) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Pre-order walk (`_walk_predicates`): the node, then its children or child.
+    pub fn walk<'s>(&'s self, out: &mut Vec<&'s Pred<'a>>) {
+        out.push(self);
+        if self.name_is("and") || self.name_is("or") {
+            if let Some(Param::Children(kids)) = self.param("children") {
+                kids.iter().for_each(|k| k.walk(out));
+            }
+        } else if self.name_is("not") {
+            if let Some(Param::Child(kid)) = self.param("child") {
+                kid.walk(out);
+            }
+        }
+    }
+}
+
+/// `DeploymentPolicy`.
+pub(crate) struct Policy<'a> {
+    pub policy_id: &'a Value,
+    /// `int(version)`, canonical decimal.
+    pub version: Cow<'a, str>,
+    pub environment: &'a Value,
+    pub rule_set_id: &'a Value,
+    pub freshness: &'a Object,
+    pub predicates: Vec<Pred<'a>>,
+}
+
+/// `EvidenceObject`.
+pub(crate) struct Evidence<'a> {
+    pub evidence_id: &'a Value,
+    pub evidence_type: &'a Value,
+    pub value: &'a Object,
+    pub source: &'a Value,
+    /// `float(timestamp)`.
+    pub timestamp: f64,
+    /// Stored order (the checks walk it); `deps_order` is the sorted permutation for hashing.
+    pub deps: Cow<'a, [Value]>,
+    pub deps_order: Vec<usize>,
+    pub hash: &'a Value,
+    pub signature: &'a Value,
+}
+
+impl Evidence<'_> {
+    pub fn type_is(&self, t: &str) -> bool {
+        py::eq_str(self.evidence_type, t)
+    }
+    /// `value.get(key)`.
+    pub fn get(&self, key: &str) -> &Value {
+        py::get(self.value, key)
+    }
+}
+
+/// `ProofStep`.
+pub(crate) struct Step<'a> {
+    pub step_id: &'a Value,
+    pub rule: &'a Value,
+    pub conclusion: &'a Value,
+    pub refs: Cow<'a, [Value]>,
+    pub refs_order: Vec<usize>,
+    pub premises: Cow<'a, [Value]>,
+}
+
+/// `ProofDerivation`.
+pub(crate) struct Proof<'a> {
+    pub steps: Vec<Step<'a>>,
+    pub final_conclusion: &'a Value,
+}
+
+/// `ValidatorAttestation`.
+pub(crate) struct Attestation<'a> {
+    pub validator_id: &'a Value,
+    pub decision: &'a Value,
+    pub certificate_digest: &'a Value,
+    pub timestamp: f64,
+    pub stake: f64,
+    pub reason: &'a Value,
+    pub signature: &'a Value,
+}
+
+/// `DeploymentCertificate`.
+pub(crate) struct Cert<'a> {
+    pub request: Request<'a>,
+    pub policy: Policy<'a>,
+    /// Input order.
+    pub evidence: Vec<Evidence<'a>>,
+    /// Indices of `evidence` sorted by id (stable), as `sorted_objects()`.
+    pub sorted: Vec<usize>,
+    pub proof: Proof<'a>,
+    pub attestations: Vec<Attestation<'a>>,
+}
+
+/// Collects `*_MALFORMED` failures while building.
+#[derive(Default)]
+pub(crate) struct Malformed(pub Vec<Failure>);
+
+impl Malformed {
+    fn push(&mut self, c: Component, code: impl Into<String>) {
+        self.0.push(Failure::new(c, code));
+    }
+}
+
+/// `evidence_id`-style label for codes: the string itself, else `#<index>`.
+fn label(v: Option<&Value>, index: usize) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        _ => format!("#{index}"),
+    }
+}
+
+impl<'a> Cert<'a> {
+    /// `DeploymentCertificate.from_dict` plus the checks Python performs unconditionally
+    /// before any verdict (sorting for the digest, hashability of ids used as set/dict keys).
+    pub fn from_value(v: &'a Value) -> Result<Cert<'a>, Vec<Failure>> {
+        let mut m = Malformed::default();
+        let Value::Object(top) = v else {
+            m.push(Component::Parse, "CERTIFICATE_MALFORMED");
+            return Err(m.0);
+        };
+        let request = build_request(top.get("request"), &mut m);
+        let policy = build_policy(top.get("policy"), &mut m);
+        let evidence = build_evidence(top.get("evidence"), &mut m);
+        let proof = build_proof(top.get("proof"), &mut m);
+        let attestations = build_attestations(top.get("attestations"), &mut m);
+        match (request, policy, evidence, proof, attestations) {
+            (Some(request), Some(policy), Some((evidence, sorted)), Some(proof), Some(atts))
+                if m.0.is_empty() =>
+            {
+                Ok(Cert { request, policy, evidence, sorted, proof, attestations: atts })
+            }
+            _ => Err(m.0),
+        }
+    }
+}
+
+fn build_request<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Request<'a>> {
+    const C: Component = Component::Certificate;
+    let Some(Value::Object(o)) = v else {
+        m.push(C, "REQUEST_MALFORMED");
+        return None;
+    };
+    // `cls(**data)`: an unexpected keyword or a missing argument is a TypeError.
+    let mut ok = true;
+    for k in o.keys() {
+        if !REQUEST_FIELDS.contains(&k) {
+            m.push(C, format!("REQUEST_MALFORMED:{k}"));
+            ok = false;
+        }
+    }
+    let mut field = |name: &str| match o.get(name) {
+        Some(x) => x,
+        None => {
+            m.push(C, format!("REQUEST_MALFORMED:{name}"));
+            ok = false;
+            &NONE
+        }
+    };
+    let r = Request {
+        deployment_id: field("deployment_id"),
+        service: field("service"),
+        environment: field("environment"),
+        commit_sha: field("commit_sha"),
+        artifact_hash: field("artifact_hash"),
+        requested_by: field("requested_by"),
+    };
+    ok.then_some(r)
+}
+
+fn build_policy<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Policy<'a>> {
+    const C: Component = Component::WfPolicy;
+    let Some(Value::Object(o)) = v else {
+        m.push(C, "POLICY_MALFORMED");
+        return None;
+    };
+    let before = m.0.len();
+    let required = |name: &str, m: &mut Malformed| match o.get(name) {
+        Some(x) => x,
+        None => {
+            m.push(C, format!("POLICY_MALFORMED:{name}"));
+            &NONE
+        }
+    };
+    let policy_id = required("policy_id", m);
+    let version_raw = required("version", m);
+    let version = if o.contains_key("version") {
+        py_int(version_raw).unwrap_or_else(|_| {
+            m.push(C, "POLICY_MALFORMED:version");
+            Cow::Borrowed("0")
+        })
+    } else {
+        Cow::Borrowed("0")
+    };
+    let environment = required("environment", m);
+    let rule_set_id = o.get("rule_set_id").unwrap_or(&POD_V1);
+    let freshness = py_dict(o.get("freshness_seconds").unwrap_or(&EMPTY_OBJ_VALUE)).unwrap_or_else(
+        |_| {
+            m.push(C, "POLICY_MALFORMED:freshness_seconds");
+            &py::EMPTY_OBJECT
+        },
+    );
+    let mut predicates = Vec::new();
+    match py_iter_dicts(o.get("predicates").unwrap_or(&EMPTY_ARR)) {
+        Ok(items) => {
+            let mut path = Vec::new();
+            for (i, p) in items.iter().enumerate() {
+                path.push(i);
+                if let Some(pred) = build_pred(p, &mut path, m) {
+                    predicates.push(pred);
+                }
+                path.pop();
+            }
+        }
+        Err(_) => m.push(C, "POLICY_MALFORMED:predicates"),
+    }
+    (m.0.len() == before).then_some(Policy {
+        policy_id,
+        version,
+        environment,
+        rule_set_id,
+        freshness,
+        predicates,
+    })
+}
+
+/// `PolicyPredicate.from_dict`, recursively. `path` locates the predicate for codes when it
+/// has no string name.
+fn build_pred<'a>(v: &'a Value, path: &mut Vec<usize>, m: &mut Malformed) -> Option<Pred<'a>> {
+    let Value::Object(d) = v else {
+        // `data.get` on a non-dict: AttributeError.
+        m.push(Component::WfPolicy, pred_code(None, path));
+        return None;
+    };
+    let name = d.get("name");
+    let fail = |m: &mut Malformed, path: &[usize]| {
+        m.push(Component::WfPolicy, pred_code(name, path));
+    };
+    let Ok(params) = py_dict(d.get("params").unwrap_or(&EMPTY_OBJ_VALUE)) else {
+        fail(m, path);
+        return None;
+    };
+    // `data.get("name") in {"and", "or"}` needs a hashable name.
+    if !is_hashable(name.unwrap_or(&NONE)) {
+        fail(m, path);
+        return None;
+    }
+    let mut out: Vec<(&'a str, Param<'a>)> =
+        params.iter().map(|(k, pv)| (k, Param::Raw(pv))).collect();
+    let is = |s: &str| name.is_some_and(|n| py::eq_str(n, s));
+    if is("and") || is("or") {
+        let Ok(items) = py_iter_dicts(params.get("children").unwrap_or(&EMPTY_ARR)) else {
+            fail(m, path);
+            return None;
+        };
+        let mut kids = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, c) in items.iter().enumerate() {
+            path.push(i);
+            match build_pred(c, path, m) {
+                Some(k) => kids.push(k),
+                None => ok = false,
+            }
+            path.pop();
+        }
+        if !ok {
+            return None;
+        }
+        set_param(&mut out, "children", Param::Children(kids));
+    } else if is("not") {
+        if let Some(child @ Value::Object(_)) = params.get("child") {
+            path.push(0);
+            let kid = build_pred(child, path, m);
+            path.pop();
+            set_param(&mut out, "child", Param::Child(Box::new(kid?)));
+        }
+    }
+    let Some(name) = name else {
+        // `data["name"]`: KeyError.
+        fail(m, path);
+        return None;
+    };
+    Some(Pred { name, params: out })
+}
+
+/// `params[key] = value`: replace in place or append (dict semantics).
+fn set_param<'a>(params: &mut Vec<(&'a str, Param<'a>)>, key: &'a str, p: Param<'a>) {
+    match params.iter_mut().find(|(k, _)| *k == key) {
+        Some(slot) => slot.1 = p,
+        None => params.push((key, p)),
+    }
+}
+
+/// `POLICY_PREDICATE_MALFORMED:<name>`, or `:#<path>` when the name is not a string.
+pub(crate) fn pred_code(name: Option<&Value>, path: &[usize]) -> String {
+    match name {
+        Some(Value::String(s)) => format!("POLICY_PREDICATE_MALFORMED:{s}"),
+        _ => {
+            let p: Vec<String> = path.iter().map(usize::to_string).collect();
+            format!("POLICY_PREDICATE_MALFORMED:#{}", p.join("."))
+        }
+    }
+}
+
+type EvidenceParts<'a> = (Vec<Evidence<'a>>, Vec<usize>);
+
+fn build_evidence<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<EvidenceParts<'a>> {
+    const C: Component = Component::AuthEvidence;
+    let Some(Value::Object(e)) = v else {
+        m.push(C, "EVIDENCE_MALFORMED");
+        return None;
+    };
+    let Ok(items) = py_iter_dicts(e.get("objects").unwrap_or(&EMPTY_ARR)) else {
+        m.push(C, "EVIDENCE_MALFORMED:objects");
+        return None;
+    };
+    let before = m.0.len();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(d) = item else {
+            m.push(C, format!("EVIDENCE_OBJECT_MALFORMED:#{i}"));
+            continue;
+        };
+        let bad = |field: &str, m: &mut Malformed| {
+            m.push(C, format!("EVIDENCE_OBJECT_MALFORMED:{}:{field}", label(d.get("evidence_id"), i)));
+        };
+        let req = |name: &str, m: &mut Malformed| match d.get(name) {
+            Some(x) => Some(x),
+            None => {
+                bad(name, m);
+                None
+            }
+        };
+        let evidence_id = req("evidence_id", m);
+        let evidence_type = req("evidence_type", m);
+        let source = req("source", m);
+        let timestamp = req("timestamp", m).map(py_float);
+        let value = py_dict(d.get("value").unwrap_or(&EMPTY_OBJ_VALUE));
+        let deps = py_list(d.get("dependencies").unwrap_or(&EMPTY_ARR));
+        if value.is_err() {
+            bad("value", m);
+        }
+        if let Some(Err(_)) = timestamp {
+            bad("timestamp", m);
+        }
+        // Used as a dict key (`objects_by_id`) by Auth(E): unhashable ids raise.
+        if evidence_id.is_some_and(|id| !is_hashable(id)) {
+            bad("evidence_id", m);
+        }
+        let deps_order = match &deps {
+            Ok(list) => match check_key_list(list) {
+                Ok(order) => Some(order),
+                Err(_) => {
+                    bad("dependencies", m);
+                    None
+                }
+            },
+            Err(_) => {
+                bad("dependencies", m);
+                None
+            }
+        };
+        if let (
+            Some(evidence_id),
+            Some(evidence_type),
+            Some(source),
+            Some(Ok(timestamp)),
+            Ok(value),
+            Ok(deps),
+            Some(deps_order),
+        ) = (evidence_id, evidence_type, source, timestamp, value, deps, deps_order)
+        {
+            out.push(Evidence {
+                evidence_id,
+                evidence_type,
+                value,
+                source,
+                timestamp,
+                deps,
+                deps_order,
+                hash: d.get("hash").unwrap_or(&EMPTY_STR),
+                signature: d.get("signature").unwrap_or(&EMPTY_STR),
+            });
+        }
+    }
+    if m.0.len() != before {
+        return None;
+    }
+    // `sorted(objects, key=evidence_id)` for the digest.
+    let Ok(sorted) = sorted_indices(out.len(), |i| out.get(i).map_or(&NONE, |e| e.evidence_id))
+    else {
+        m.push(C, "EVIDENCE_MALFORMED:evidence_id");
+        return None;
+    };
+    Some((out, sorted))
+}
+
+/// A list of ids that Python both sorts (for the digest) and looks up in a set or dict: every
+/// element must be hashable and the list sortable. Returns the sorted permutation.
+fn check_key_list(list: &[Value]) -> PyResult<Vec<usize>> {
+    if !list.iter().all(is_hashable) {
+        return Err(py::PyError);
+    }
+    sorted_indices(list.len(), |i| list.get(i).unwrap_or(&NONE))
+}
+
+fn build_proof<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Proof<'a>> {
+    const C: Component = Component::CheckR;
+    let Some(Value::Object(p)) = v else {
+        m.push(C, "PROOF_MALFORMED");
+        return None;
+    };
+    let before = m.0.len();
+    let mut steps = Vec::new();
+    match py_iter_dicts(p.get("steps").unwrap_or(&EMPTY_ARR)) {
+        Ok(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(s) = build_step(item, i, m) {
+                    steps.push(s);
+                }
+            }
+        }
+        Err(_) => m.push(C, "PROOF_MALFORMED:steps"),
+    }
+    let final_conclusion = p.get("final_conclusion");
+    if final_conclusion.is_none() {
+        m.push(C, "PROOF_MALFORMED:final_conclusion");
+    }
+    match final_conclusion {
+        Some(final_conclusion) if m.0.len() == before => Some(Proof { steps, final_conclusion }),
+        _ => None,
+    }
+}
+
+fn build_step<'a>(item: &'a Value, i: usize, m: &mut Malformed) -> Option<Step<'a>> {
+    const C: Component = Component::CheckR;
+    let Value::Object(d) = item else {
+        m.push(C, format!("PROOF_STEP_MALFORMED:#{i}"));
+        return None;
+    };
+    let before = m.0.len();
+    let bad = |field: &str, m: &mut Malformed| {
+        m.push(C, format!("PROOF_STEP_MALFORMED:{}:{field}", label(d.get("step_id"), i)));
+    };
+    let req = |name: &str, m: &mut Malformed| {
+        let v = d.get(name);
+        if v.is_none() {
+            bad(name, m);
+        }
+        v
+    };
+    let step_id = req("step_id", m);
+    let rule = req("rule", m);
+    let conclusion = req("conclusion", m);
+    // CheckR tests `step_id in known_steps` and `rule not in VALID_RULES` for every step.
+    if step_id.is_some_and(|s| !is_hashable(s)) {
+        bad("step_id", m);
+    }
+    if rule.is_some_and(|r| !is_hashable(r)) {
+        bad("rule", m);
+    }
+    let refs = py_list(d.get("evidence_refs").unwrap_or(&EMPTY_ARR));
+    let refs_order = match &refs {
+        Ok(list) => check_key_list(list).ok(),
+        Err(_) => None,
+    };
+    if refs_order.is_none() {
+        bad("evidence_refs", m);
+    }
+    let premises = py_list(d.get("premises").unwrap_or(&EMPTY_ARR));
+    // Each premise is looked up in a set.
+    if !premises.as_ref().is_ok_and(|p| p.iter().all(is_hashable)) {
+        bad("premises", m);
+    }
+    if m.0.len() != before {
+        return None;
+    }
+    match (step_id, rule, conclusion, refs, refs_order, premises) {
+        (Some(step_id), Some(rule), Some(conclusion), Ok(refs), Some(refs_order), Ok(premises)) => {
+            Some(Step { step_id, rule, conclusion, refs, refs_order, premises })
+        }
+        _ => None,
+    }
+}
+
+fn build_attestations<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Vec<Attestation<'a>>> {
+    const C: Component = Component::Quorum;
+    static DEFAULT_LIST: Value = Value::Array(Vec::new());
+    let Ok(items) = py_iter_dicts(v.unwrap_or(&DEFAULT_LIST)) else {
+        m.push(C, "QUORUM_ATTESTATIONS_MALFORMED");
+        return None;
+    };
+    let before = m.0.len();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Value::Object(d) = item else {
+            m.push(C, format!("QUORUM_ATTESTATION_MALFORMED:#{i}"));
+            continue;
+        };
+        let bad = |field: &str, m: &mut Malformed| {
+            m.push(C, format!("QUORUM_ATTESTATION_MALFORMED:{}:{field}", label(d.get("validator_id"), i)));
+        };
+        let req = |name: &str, m: &mut Malformed| {
+            let v = d.get(name);
+            if v.is_none() {
+                bad(name, m);
+            }
+            v
+        };
+        let validator_id = req("validator_id", m);
+        let decision = req("decision", m);
+        let certificate_digest = req("certificate_digest", m);
+        let timestamp = req("timestamp", m).map(py_float);
+        if let Some(Err(_)) = timestamp {
+            bad("timestamp", m);
+        }
+        let stake = d.get("stake").map_or(Ok(1.0), py_float);
+        if stake.is_err() {
+            bad("stake", m);
+        }
+        if let (Some(validator_id), Some(decision), Some(certificate_digest), Some(Ok(timestamp)), Ok(stake)) =
+            (validator_id, decision, certificate_digest, timestamp, stake)
+        {
+            out.push(Attestation {
+                validator_id,
+                decision,
+                certificate_digest,
+                timestamp,
+                stake,
+                reason: d.get("reason").unwrap_or(&EMPTY_STR),
+                signature: d.get("signature").unwrap_or(&EMPTY_STR),
+            });
+        }
+    }
+    (m.0.len() == before).then_some(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Canonical encoding
+// ---------------------------------------------------------------------------------------------
+
+/// `canon(body)` with the byte ranges of its parts, so every digest is a hash over a slice of
+/// one buffer: each evidence object is encoded once and serves its payload hash, the evidence
+/// root and the certificate digest.
+pub(crate) struct Canon {
+    pub body: Vec<u8>,
+    pub evidence: Range<usize>,
+    pub policy: Range<usize>,
+    pub proof: Range<usize>,
+    /// Per evidence object (input order): the payload is `body[a] ++ body[b]` (the object
+    /// without its `hash` and `signature` members).
+    pub payload: Vec<(Range<usize>, Range<usize>)>,
+}
+
+fn pos(w: &mut CanonWriter<'_, Vec<u8>>) -> usize {
+    w.sink().len()
+}
+
+impl Canon {
+    pub fn encode(c: &Cert<'_>) -> Canon {
+        let mut body = Vec::with_capacity(4096);
+        let mut payload = vec![(0..0, 0..0); c.evidence.len()];
+        let (evidence, policy, proof);
+        {
+            let mut w = CanonWriter::new(&mut body);
+            w.raw(b"{\"evidence\":");
+            let e0 = pos(&mut w);
+            w.raw(b"{\"objects\":[");
+            for (n, &i) in c.sorted.iter().enumerate() {
+                if n > 0 {
+                    w.raw(b",");
+                }
+                if let (Some(e), Some(slot)) = (c.evidence.get(i), payload.get_mut(i)) {
+                    *slot = write_evidence(&mut w, e);
+                }
+            }
+            w.raw(b"]}");
+            evidence = e0..pos(&mut w);
+            w.raw(b",\"policy\":");
+            let p0 = pos(&mut w);
+            write_policy(&mut w, &c.policy);
+            policy = p0..pos(&mut w);
+            w.raw(b",\"proof\":");
+            let q0 = pos(&mut w);
+            write_proof(&mut w, &c.proof);
+            proof = q0..pos(&mut w);
+            w.raw(b",\"request\":");
+            write_request(&mut w, &c.request);
+            w.raw(b"}");
+            w.finish();
+        }
+        Canon { body, evidence, policy, proof, payload }
+    }
+
+    fn slice(&self, r: &Range<usize>) -> &[u8] {
+        self.body.get(r.clone()).unwrap_or_default()
+    }
+
+    pub fn sha256(&self, r: &Range<usize>) -> [u8; 32] {
+        Sha256::digest(self.slice(r)).into()
+    }
+
+    /// SHA-256 of the evidence object's payload (hex).
+    pub fn payload_hash_hex(&self, i: usize) -> [u8; 64] {
+        let mut h = Sha256::new();
+        if let Some((a, b)) = self.payload.get(i) {
+            h.update(self.slice(a));
+            h.update(self.slice(b));
+        }
+        hex64(&h.finalize().into())
+    }
+}
+
+/// Lowercase hex of a 32-byte digest without allocating.
+pub(crate) fn hex64(d: &[u8; 32]) -> [u8; 64] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [0u8; 64];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(d) {
+        if let [hi, lo] = pair {
+            *hi = HEX[usize::from(byte >> 4)];
+            *lo = HEX[usize::from(byte & 0xf)];
+        }
+    }
+    out
+}
+
+/// Hex digest as a `String`.
+pub(crate) fn hex_string(d: &[u8; 32]) -> String {
+    String::from_utf8_lossy(&hex64(d)).into_owned()
+}
+
+fn write_request<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, r: &Request<'_>) {
+    w.raw(b"{\"artifact_hash\":");
+    w.value(r.artifact_hash);
+    w.raw(b",\"commit_sha\":");
+    w.value(r.commit_sha);
+    w.raw(b",\"deployment_id\":");
+    w.value(r.deployment_id);
+    w.raw(b",\"environment\":");
+    w.value(r.environment);
+    w.raw(b",\"requested_by\":");
+    w.value(r.requested_by);
+    w.raw(b",\"service\":");
+    w.value(r.service);
+    w.raw(b"}");
+}
+
+fn write_policy<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Policy<'_>) {
+    w.raw(b"{\"environment\":");
+    w.value(p.environment);
+    w.raw(b",\"freshness_seconds\":");
+    w.object(p.freshness);
+    w.raw(b",\"policy_id\":");
+    w.value(p.policy_id);
+    w.raw(b",\"predicates\":[");
+    for (n, pr) in p.predicates.iter().enumerate() {
+        if n > 0 {
+            w.raw(b",");
+        }
+        write_pred(w, pr);
+    }
+    w.raw(b"],\"rule_set_id\":");
+    w.value(p.rule_set_id);
+    w.raw(b",\"version\":");
+    w.raw(p.version.as_bytes());
+    w.raw(b"}");
+}
+
+fn write_pred<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Pred<'_>) {
+    w.raw(b"{\"name\":");
+    w.value(p.name);
+    w.raw(b",\"params\":{");
+    let mut order: Vec<usize> = (0..p.params.len()).collect();
+    order.sort_unstable_by(|&a, &b| {
+        let ka = p.params.get(a).map_or("", |e| e.0);
+        let kb = p.params.get(b).map_or("", |e| e.0);
+        ka.as_bytes().cmp(kb.as_bytes())
+    });
+    for (n, i) in order.into_iter().enumerate() {
+        let Some((k, param)) = p.params.get(i) else { continue };
+        if n > 0 {
+            w.raw(b",");
+        }
+        w.key(k);
+        match param {
+            Param::Raw(v) => w.value(v),
+            Param::Children(kids) => {
+                w.raw(b"[");
+                for (j, kid) in kids.iter().enumerate() {
+                    if j > 0 {
+                        w.raw(b",");
+                    }
+                    write_pred(w, kid);
+                }
+                w.raw(b"]");
+            }
+            Param::Child(kid) => write_pred(w, kid),
+        }
+    }
+    w.raw(b"}}");
+}
+
+fn write_sorted_list<S: CanonSink + ?Sized>(
+    w: &mut CanonWriter<'_, S>,
+    list: &[Value],
+    order: &[usize],
+) {
+    w.raw(b"[");
+    for (n, &i) in order.iter().enumerate() {
+        if n > 0 {
+            w.raw(b",");
+        }
+        if let Some(v) = list.get(i) {
+            w.value(v);
+        }
+    }
+    w.raw(b"]");
+}
+
+/// Writes one evidence object; returns the payload's two ranges.
+fn write_evidence(
+    w: &mut CanonWriter<'_, Vec<u8>>,
+    e: &Evidence<'_>,
+) -> (Range<usize>, Range<usize>) {
+    let start = pos(w);
+    w.raw(b"{\"dependencies\":");
+    write_sorted_list(w, &e.deps, &e.deps_order);
+    w.raw(b",\"evidence_id\":");
+    w.value(e.evidence_id);
+    w.raw(b",\"evidence_type\":");
+    w.value(e.evidence_type);
+    let a = pos(w);
+    w.raw(b",\"hash\":");
+    w.value(e.hash);
+    w.raw(b",\"signature\":");
+    w.value(e.signature);
+    let b = pos(w);
+    write_evidence_tail(w, e);
+    let end = pos(w);
+    (start..a, b..end)
+}
+
+/// `,"source":..,"timestamp":..,"value":..}`: the members after `signature`.
+fn write_evidence_tail<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, e: &Evidence<'_>) {
+    w.raw(b",\"source\":");
+    w.value(e.source);
+    w.raw(b",\"timestamp\":");
+    w.float(e.timestamp);
+    w.raw(b",\"value\":");
+    w.object(e.value);
+    w.raw(b"}");
+}
+
+fn write_proof<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Proof<'_>) {
+    w.raw(b"{\"final_conclusion\":");
+    w.value(p.final_conclusion);
+    w.raw(b",\"steps\":[");
+    for (n, s) in p.steps.iter().enumerate() {
+        if n > 0 {
+            w.raw(b",");
+        }
+        w.raw(b"{\"conclusion\":");
+        w.value(s.conclusion);
+        w.raw(b",\"evidence_refs\":");
+        write_sorted_list(w, &s.refs, &s.refs_order);
+        w.raw(b",\"premises\":[");
+        for (j, pr) in s.premises.iter().enumerate() {
+            if j > 0 {
+                w.raw(b",");
+            }
+            w.value(pr);
+        }
+        w.raw(b"],\"rule\":");
+        w.value(s.rule);
+        w.raw(b",\"step_id\":");
+        w.value(s.step_id);
+        w.raw(b"}");
+    }
+    w.raw(b"]}");
+}
+
+/// Streams an attestation's signed payload (`{certificate_digest, decision, reason, stake,
+/// timestamp, validator_id}`) into `sink`.
+pub(crate) fn write_attestation_payload<S: CanonSink + ?Sized>(
+    sink: &mut S,
+    a: &Attestation<'_>,
+) {
+    let mut w = CanonWriter::new(sink);
+    w.raw(b"{\"certificate_digest\":");
+    w.value(a.certificate_digest);
+    w.raw(b",\"decision\":");
+    w.value(a.decision);
+    w.raw(b",\"reason\":");
+    w.value(a.reason);
+    w.raw(b",\"stake\":");
+    w.float(a.stake);
+    w.raw(b",\"timestamp\":");
+    w.float(a.timestamp);
+    w.raw(b",\"validator_id\":");
+    w.value(a.validator_id);
+    w.raw(b"}");
+    w.finish();
+}

@@ -1,0 +1,1 @@
+//! `maat-mempool`: admission, dedup, fairness and batch selection (issue 4).

@@ -1,0 +1,1 @@
+//! `maat-node`: the validator node `maatd` (issue 5).

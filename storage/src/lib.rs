@@ -1,0 +1,1 @@
+//! `maat-storage`: RocksDB blocks, QCs, indexes, state, safety data, log nodes (issue 4).

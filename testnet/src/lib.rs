@@ -1,0 +1,1 @@
+//! `maat-testnet`: local testnet launcher, load and chaos runs (issue 7).
