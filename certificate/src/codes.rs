@@ -37,7 +37,9 @@ fn explain_maatproof_v1(code: &str) -> Option<&'static str> {
         "POLICY_TEST_SUITE_INVALID" => "A test_passed predicate needs a non-empty suite.",
         "POLICY_VULN_SEVERITY_INVALID" => "A vuln_count predicate needs a non-empty severity.",
         "POLICY_VULN_OPERATOR_INVALID" => "A vuln_count predicate's operator must be <= or ==.",
-        "POLICY_VULN_THRESHOLD_INVALID" => "A vuln_count predicate needs an integer threshold >= 0.",
+        "POLICY_VULN_THRESHOLD_INVALID" => {
+            "A vuln_count predicate needs an integer threshold >= 0."
+        }
         "POLICY_HUMAN_ROLE_INVALID" => "A human_attested predicate needs a non-empty role.",
         "POLICY_ROLLBACK_DEFINED_SERVICE_INVALID" => {
             "A rollback_defined predicate needs a non-empty service."
@@ -61,8 +63,12 @@ fn explain_maatproof_v1(code: &str) -> Option<&'static str> {
         "EVIDENCE_HASH_MISSING" => "An evidence object has no hash.",
         "EVIDENCE_HASH_INVALID" => "An evidence object's hash does not match its content.",
         "EVIDENCE_SIGNATURE_MISSING" => "An evidence object has no signature.",
-        "EVIDENCE_SIGNATURE_INVALID" => "An evidence signature does not verify with the evidence key.",
-        "EVIDENCE_DEPENDENCY_MISSING" => "An evidence object depends on an id that is not in the bundle.",
+        "EVIDENCE_SIGNATURE_INVALID" => {
+            "An evidence signature does not verify with the evidence key."
+        }
+        "EVIDENCE_DEPENDENCY_MISSING" => {
+            "An evidence object depends on an id that is not in the bundle."
+        }
         "EVIDENCE_REQUIRED_MISSING" => "The policy needs an evidence type that the bundle lacks.",
         "EVIDENCE_STALE" => "An evidence object is older than the policy's freshness limit.",
         "EVIDENCE_COMMIT_MISMATCH" => "The commit snapshot does not match the requested commit.",
@@ -72,7 +78,9 @@ fn explain_maatproof_v1(code: &str) -> Option<&'static str> {
         }
         "EVIDENCE_DEPLOYMENT_MISMATCH" => "An evidence object is bound to another deployment.",
         "EVIDENCE_TEST_NOT_PASSED" => "No passing test result for the suite the policy requires.",
-        "EVIDENCE_VULN_THRESHOLD_EXCEEDED" => "No scan report is within the vulnerability threshold.",
+        "EVIDENCE_VULN_THRESHOLD_EXCEEDED" => {
+            "No scan report is within the vulnerability threshold."
+        }
         "EVIDENCE_HUMAN_ATTESTATION_MISSING" => {
             "No approved human attestation for the required role and deployment."
         }
@@ -102,13 +110,17 @@ fn explain_maatproof_v1(code: &str) -> Option<&'static str> {
             "A HUMAN_ATTESTED step cites no approved human attestation."
         }
         "VRP_POLICY_PREMISES_REQUIRED" => "A POLICY_SATISFIED step has no premises.",
-        "VRP_POLICY_CONCLUSION_INVALID" => "A POLICY_SATISFIED step must conclude policy_satisfied.",
+        "VRP_POLICY_CONCLUSION_INVALID" => {
+            "A POLICY_SATISFIED step must conclude policy_satisfied."
+        }
         "VRP_DEPLOY_AUTH_CONCLUSION_INVALID" => "A DEPLOY_AUTH step has an unexpected conclusion.",
         "VRP_DEPLOY_AUTH_PREMISE_REQUIRED" => "A DEPLOY_AUTH step has no premises.",
         "VRP_FINAL_CONCLUSION_MISMATCH" => {
             "The final conclusion is not deploy_authorized:<deployment_id>."
         }
-        "VRP_FINAL_STEP_MISMATCH" => "The last step does not conclude deploy_authorized:<deployment_id>.",
+        "VRP_FINAL_STEP_MISMATCH" => {
+            "The last step does not conclude deploy_authorized:<deployment_id>."
+        }
         // Quorum(A)
         "QUORUM_DUPLICATE_VALIDATOR" => "A validator attested more than once.",
         "QUORUM_DIGEST_MISMATCH" => "An attestation is for a different certificate digest.",
@@ -125,19 +137,29 @@ fn explain_maatproof_v1(code: &str) -> Option<&'static str> {
             "The certificate is not valid JSON (or uses NaN, Infinity, overflow or lone surrogates)."
         }
         "CERTIFICATE_MALFORMED" => "The certificate is not a JSON object.",
-        "REQUEST_MALFORMED" => "The request is missing, not an object, or has a missing or unknown field.",
-        "POLICY_MALFORMED" => "The policy is missing, not an object, or has a field of unusable type.",
+        "REQUEST_MALFORMED" => {
+            "The request is missing, not an object, or has a missing or unknown field."
+        }
+        "POLICY_MALFORMED" => {
+            "The policy is missing, not an object, or has a field of unusable type."
+        }
         "POLICY_PREDICATE_MALFORMED" => {
             "A policy predicate is not an object, lacks its name or a required parameter, or has parameters of unusable type."
         }
         "POLICY_FRESHNESS_MALFORMED" => "A freshness limit is not a number and cannot be compared.",
-        "EVIDENCE_MALFORMED" => "The evidence bundle is missing, not an object, or its objects are not a list.",
+        "EVIDENCE_MALFORMED" => {
+            "The evidence bundle is missing, not an object, or its objects are not a list."
+        }
         "EVIDENCE_OBJECT_MALFORMED" => {
             "An evidence object is not an object, lacks a field, or has a field of unusable type."
         }
-        "EVIDENCE_VALUE_MALFORMED" => "An evidence value has a field of unusable type (e.g. vulnerabilities).",
+        "EVIDENCE_VALUE_MALFORMED" => {
+            "An evidence value has a field of unusable type (e.g. vulnerabilities)."
+        }
         "EVIDENCE_SIGNATURE_MALFORMED" => "An evidence signature is not an ASCII string.",
-        "PROOF_MALFORMED" => "The derivation is missing, not an object, or lacks its final conclusion.",
+        "PROOF_MALFORMED" => {
+            "The derivation is missing, not an object, or lacks its final conclusion."
+        }
         "PROOF_STEP_MALFORMED" => {
             "A derivation step is not an object, lacks a field, or has a field of unusable type."
         }
@@ -209,9 +231,59 @@ fn explain_maat_v1(code: &str) -> Option<&'static str> {
 mod tests {
     use super::*;
 
+    /// Every bare code of CERTIFICATE.md section 5 has a sentence.
+    #[test]
+    fn section_5_codes_are_explained() {
+        let section5 = "POLICY_ID_REQUIRED POLICY_VERSION_INVALID POLICY_ENVIRONMENT_REQUIRED \
+            POLICY_RULE_SET_UNSUPPORTED POLICY_PREDICATES_REQUIRED POLICY_PREDICATE_UNKNOWN \
+            POLICY_TEST_SUITE_INVALID POLICY_VULN_SEVERITY_INVALID POLICY_VULN_OPERATOR_INVALID \
+            POLICY_VULN_THRESHOLD_INVALID POLICY_HUMAN_ROLE_INVALID \
+            POLICY_ROLLBACK_DEFINED_SERVICE_INVALID POLICY_CANARY_ENABLED_SERVICE_INVALID \
+            POLICY_ENVIRONMENT_TARGET_INVALID POLICY_AND_CHILDREN_REQUIRED \
+            POLICY_OR_CHILDREN_REQUIRED POLICY_NOT_CHILD_REQUIRED POLICY_ENVIRONMENT_CONTRADICTION \
+            POLICY_FRESHNESS_TYPE_INVALID POLICY_FRESHNESS_INVALID EVIDENCE_DUPLICATE_ID \
+            EVIDENCE_HASH_MISSING EVIDENCE_HASH_INVALID EVIDENCE_SIGNATURE_MISSING \
+            EVIDENCE_SIGNATURE_INVALID EVIDENCE_DEPENDENCY_MISSING EVIDENCE_REQUIRED_MISSING \
+            EVIDENCE_STALE EVIDENCE_COMMIT_MISMATCH EVIDENCE_ARTIFACT_MISMATCH \
+            EVIDENCE_ENVIRONMENT_MISMATCH EVIDENCE_DEPLOYMENT_MISMATCH EVIDENCE_TEST_NOT_PASSED \
+            EVIDENCE_VULN_THRESHOLD_EXCEEDED EVIDENCE_HUMAN_ATTESTATION_MISSING \
+            EVIDENCE_ROLLBACK_MISSING EVIDENCE_CANARY_MISSING EVIDENCE_ENVIRONMENT_TARGET_MISMATCH \
+            VRP_STEPS_REQUIRED VRP_STEP_ID_REQUIRED VRP_STEP_DUPLICATE VRP_RULE_UNKNOWN \
+            VRP_PREMISE_MISSING VRP_EVIDENCE_REF_MISSING VRP_TEST_PASS_UNSUPPORTED \
+            VRP_VULN_OK_UNSUPPORTED VRP_SIGNATURE_REF_REQUIRED VRP_EVIDENCE_BOUND_REF_REQUIRED \
+            VRP_EVIDENCE_NOT_BOUND VRP_ENVIRONMENT_POLICY_MISMATCH VRP_ENVIRONMENT_REF_MISSING \
+            VRP_ROLLBACK_REF_MISSING VRP_HUMAN_ATTESTATION_REF_MISSING VRP_POLICY_PREMISES_REQUIRED \
+            VRP_POLICY_CONCLUSION_INVALID VRP_DEPLOY_AUTH_CONCLUSION_INVALID \
+            VRP_DEPLOY_AUTH_PREMISE_REQUIRED VRP_FINAL_CONCLUSION_MISMATCH VRP_FINAL_STEP_MISMATCH \
+            QUORUM_DUPLICATE_VALIDATOR QUORUM_DIGEST_MISMATCH QUORUM_VALIDATOR_UNKNOWN \
+            QUORUM_SIGNATURE_INVALID QUORUM_DECISION_INVALID QUORUM_NO_VALID_ATTESTATIONS \
+            QUORUM_INSUFFICIENT_ACCEPT_WEIGHT LEDGER_ENTRY_MISSING LEDGER_DIGEST_MISMATCH";
+        let malformed = "CERTIFICATE_JSON_MALFORMED CERTIFICATE_MALFORMED REQUEST_MALFORMED \
+            POLICY_MALFORMED POLICY_PREDICATE_MALFORMED POLICY_FRESHNESS_MALFORMED \
+            EVIDENCE_MALFORMED EVIDENCE_OBJECT_MALFORMED EVIDENCE_VALUE_MALFORMED \
+            EVIDENCE_SIGNATURE_MALFORMED PROOF_MALFORMED PROOF_STEP_MALFORMED \
+            QUORUM_ATTESTATIONS_MALFORMED QUORUM_ATTESTATION_MALFORMED \
+            QUORUM_SIGNATURE_MALFORMED LEDGER_MALFORMED";
+        for code in section5
+            .split_whitespace()
+            .chain(malformed.split_whitespace())
+        {
+            assert_ne!(explain(code), "unknown failure code", "{code}");
+            assert_ne!(
+                explain(&format!("{code}:x:y")),
+                "unknown failure code",
+                "{code}"
+            );
+        }
+        assert!(malformed.split_whitespace().all(is_malformed));
+    }
+
     #[test]
     fn bare_and_explain() {
-        assert_eq!(bare("VRP_PREMISE_MISSING:policy:ghost"), "VRP_PREMISE_MISSING");
+        assert_eq!(
+            bare("VRP_PREMISE_MISSING:policy:ghost"),
+            "VRP_PREMISE_MISSING"
+        );
         assert!(explain("EVIDENCE_STALE:scan").contains("older"));
         assert_eq!(explain("NOPE"), "unknown failure code");
         assert!(is_malformed("POLICY_PREDICATE_MALFORMED:and"));

@@ -44,7 +44,9 @@ pub enum ParseMode {
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("malformed JSON at byte {offset}: {reason}")]
 pub struct JsonError {
+    /// Byte offset into the input where parsing stopped.
     pub offset: usize,
+    /// What was wrong there.
     pub reason: String,
 }
 
@@ -52,6 +54,7 @@ pub struct JsonError {
 /// `-0` normalised to `0`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JsonInt {
+    /// Canonical decimal digits, with a leading `-` for negative values.
     pub text: Box<str>,
 }
 
@@ -62,7 +65,9 @@ impl JsonInt {
     }
     /// An exact integer from an `i64`.
     pub fn from_i64(v: i64) -> Self {
-        JsonInt { text: v.to_string().into_boxed_str() }
+        JsonInt {
+            text: v.to_string().into_boxed_str(),
+        }
     }
     /// Nearest f64 (Python `float(int)`), used where the reference mixes ints and floats.
     /// Python raises `OverflowError` above ~1.8e308; that yields ±infinity here, which callers
@@ -83,25 +88,35 @@ impl JsonInt {
 /// A JSON value as Python's `json.loads` sees it, keeping int/float apart.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
+    /// `null`.
     Null,
+    /// `true` / `false`.
     Bool(bool),
+    /// A number written without `.`, `e` or `E`, kept exactly.
     Int(JsonInt),
+    /// A number written with `.`, `e` or `E`: the nearest double (always finite).
     Float(f64),
+    /// A string (lone surrogates are rejected, so always valid UTF-8).
     String(String),
+    /// An array.
     Array(Vec<Value>),
+    /// An object, members in input order.
     Object(Object),
 }
 
 /// Object members in input order (duplicates already resolved per `ParseMode`).
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Object {
+    /// `(key, value)` pairs in input order; keys are unique.
     pub entries: Vec<(String, Value)>,
 }
 
 impl Object {
     /// An empty object.
     pub fn new() -> Self {
-        Object { entries: Vec::new() }
+        Object {
+            entries: Vec::new(),
+        }
     }
     /// The value for `key`, if present.
     pub fn get(&self, key: &str) -> Option<&Value> {
@@ -274,7 +289,13 @@ pub fn is_truthy(v: &Value) -> bool {
 
 /// Parses one JSON text (RFC 8259, UTF-8, no BOM) into a [`Value`]. Never panics.
 pub fn parse(bytes: &[u8], mode: ParseMode) -> Result<Value, JsonError> {
-    let mut p = Parser { b: bytes, i: 0, mode, members: Vec::new(), items: Vec::new() };
+    let mut p = Parser {
+        b: bytes,
+        i: 0,
+        mode,
+        members: Vec::new(),
+        items: Vec::new(),
+    };
     p.skip_ws();
     let v = p.value(0)?;
     p.skip_ws();
@@ -300,11 +321,17 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn err(&self, reason: impl Into<String>) -> JsonError {
-        JsonError { offset: self.i, reason: reason.into() }
+        JsonError {
+            offset: self.i,
+            reason: reason.into(),
+        }
     }
 
     fn err_at(&self, offset: usize, reason: impl Into<String>) -> JsonError {
-        JsonError { offset, reason: reason.into() }
+        JsonError {
+            offset,
+            reason: reason.into(),
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -395,7 +422,9 @@ impl Parser<'_> {
             }
             // Leading zeros are excluded by the grammar, so only `-0` needs normalising.
             let canonical = if digits == "0" { "0" } else { text };
-            Ok(Value::Int(JsonInt { text: canonical.into() }))
+            Ok(Value::Int(JsonInt {
+                text: canonical.into(),
+            }))
         }
     }
 
@@ -562,7 +591,9 @@ impl Parser<'_> {
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.i += 1;
-            return Ok(Value::Object(Object { entries: Vec::new() }));
+            return Ok(Value::Object(Object {
+                entries: Vec::new(),
+            }));
         }
         let base = self.members.len();
         let result = self.object_members(depth, base);
@@ -609,7 +640,10 @@ impl Parser<'_> {
                     if index.is_none() && n + 1 > LINEAR_DUP_SCAN {
                         let mine = self.members.get(base..).unwrap_or_default();
                         index = Some(
-                            mine.iter().enumerate().map(|(i, (k, _))| (k.clone(), i)).collect(),
+                            mine.iter()
+                                .enumerate()
+                                .map(|(i, (k, _))| (k.clone(), i))
+                                .collect(),
                         );
                     }
                 }
@@ -627,6 +661,34 @@ impl Parser<'_> {
     }
 }
 
+/// Index of the first byte that ends or interrupts a JSON string's plain run: `"`, `\\` or a
+/// control character (< 0x20). Scans eight bytes at a time.
+pub fn find_string_special(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut i = 0;
+    let mut chunks = b.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        // Bytes below 0x20, equal to '"', or equal to '\\'. A borrow can only flag bytes
+        // above a true match, so the lowest flag (little-endian: the first byte) is exact.
+        let special = x.wrapping_sub(LO * 0x20) & !x & HI
+            | has_zero(x ^ (LO * u64::from(b'"')))
+            | has_zero(x ^ (LO * u64::from(b'\\')));
+        if special != 0 {
+            return Some(i + (special.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b.get(i..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| i + p)
+}
+
 // ---------------------------------------------------------------------------------------------
 // Canonical writer
 // ---------------------------------------------------------------------------------------------
@@ -635,11 +697,21 @@ impl Parser<'_> {
 pub trait CanonSink {
     /// Appends bytes.
     fn write_bytes(&mut self, bytes: &[u8]);
+
+    /// A growable buffer that [`CanonWriter`] may append to directly, skipping its own
+    /// staging buffer (which only pays off in front of hashers).
+    fn as_vec(&mut self) -> Option<&mut Vec<u8>> {
+        None
+    }
 }
 
 impl CanonSink for Vec<u8> {
     fn write_bytes(&mut self, bytes: &[u8]) {
         self.extend_from_slice(bytes);
+    }
+
+    fn as_vec(&mut self) -> Option<&mut Vec<u8>> {
+        Some(self)
     }
 }
 
@@ -658,6 +730,10 @@ impl CanonSink for hmac::Hmac<Sha256> {
 impl<S: CanonSink + ?Sized> CanonSink for &mut S {
     fn write_bytes(&mut self, bytes: &[u8]) {
         (**self).write_bytes(bytes);
+    }
+
+    fn as_vec(&mut self) -> Option<&mut Vec<u8>> {
+        (**self).as_vec()
     }
 }
 
@@ -683,12 +759,22 @@ pub struct CanonWriter<'a, S: CanonSink + ?Sized> {
 impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
     /// A writer with `ensure_ascii=False` (the canonical form).
     pub fn new(sink: &'a mut S) -> Self {
-        CanonWriter { sink, buf: [0; WRITER_BUF], len: 0, ascii: false }
+        CanonWriter {
+            sink,
+            buf: [0; WRITER_BUF],
+            len: 0,
+            ascii: false,
+        }
     }
 
     /// A writer with `ensure_ascii=True` (Python's default, used by the legacy step hash).
     pub fn new_ascii(sink: &'a mut S) -> Self {
-        CanonWriter { sink, buf: [0; WRITER_BUF], len: 0, ascii: true }
+        CanonWriter {
+            sink,
+            buf: [0; WRITER_BUF],
+            len: 0,
+            ascii: true,
+        }
     }
 
     /// Flushes buffered bytes to the sink.
@@ -714,6 +800,10 @@ impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
     /// Writes bytes verbatim (for pre-encoded canonical fragments and punctuation).
     #[inline]
     pub fn raw(&mut self, bytes: &[u8]) {
+        if let Some(v) = self.sink.as_vec() {
+            v.extend_from_slice(bytes);
+            return;
+        }
         let end = self.len + bytes.len();
         if let Some(dst) = self.buf.get_mut(self.len..end) {
             dst.copy_from_slice(bytes);
@@ -731,8 +821,15 @@ impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
 
     /// Writes a JSON string literal with the canonical escapes.
     pub fn string(&mut self, s: &str) {
-        self.raw(b"\"");
         let bytes = s.as_bytes();
+        if !self.ascii && find_string_special(bytes).is_none() {
+            // Nothing to escape (the usual case): one copy.
+            self.raw(b"\"");
+            self.raw(bytes);
+            self.raw(b"\"");
+            return;
+        }
+        self.raw(b"\"");
         let mut run = 0;
         let mut i = 0;
         while let Some(&c) = bytes.get(i) {
@@ -744,7 +841,10 @@ impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
             self.raw(bytes.get(run..i).unwrap_or_default());
             if c >= 0x7f {
                 // ensure_ascii: DEL and every non-ASCII char become \uXXXX (UTF-16 units).
-                let ch = s.get(i..).and_then(|t| t.chars().next()).unwrap_or('\u{fffd}');
+                let ch = s
+                    .get(i..)
+                    .and_then(|t| t.chars().next())
+                    .unwrap_or('\u{fffd}');
                 let mut units = [0u16; 2];
                 for u in ch.encode_utf16(&mut units) {
                     self.u_escape(*u);
@@ -785,6 +885,19 @@ impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
     /// Writes an exact integer.
     pub fn int(&mut self, i: &JsonInt) {
         self.raw(i.text.as_bytes());
+    }
+
+    /// Writes a string the caller knows contains no `"`, `\\` or control character (for
+    /// example one a parser delimited without meeting an escape). In ASCII mode non-ASCII
+    /// characters are still escaped.
+    pub fn plain_string(&mut self, s: &str) {
+        if self.ascii {
+            self.string(s);
+        } else {
+            self.raw(b"\"");
+            self.raw(s.as_bytes());
+            self.raw(b"\"");
+        }
     }
 
     /// Writes `"key":`.
@@ -839,7 +952,11 @@ impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
                 *slot = i;
             }
             let idx = idx.get_mut(..n).unwrap_or_default();
-            let key = |i: u8| o.entries.get(usize::from(i)).map_or(&[][..], |e| e.0.as_bytes());
+            let key = |i: u8| {
+                o.entries
+                    .get(usize::from(i))
+                    .map_or(&[][..], |e| e.0.as_bytes())
+            };
             idx.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
             for (n, &i) in idx.iter().enumerate() {
                 if let Some((k, v)) = o.entries.get(usize::from(i)) {
@@ -952,7 +1069,10 @@ struct FloatBuf {
 
 impl Default for FloatBuf {
     fn default() -> Self {
-        FloatBuf { buf: [0; 40], len: 0 }
+        FloatBuf {
+            buf: [0; 40],
+            len: 0,
+        }
     }
 }
 
@@ -989,6 +1109,32 @@ impl FloatBuf {
             let _ = self.write_str(if x > 0.0 { "Infinity" } else { "-Infinity" });
             return self.as_str();
         }
+        // Integral values below 1e16 (timestamps, stakes, limits) print as their digits and
+        // ".0"; skip the general formatter for them.
+        if x.fract() == 0.0 && x.abs() < 1e16 {
+            if x.is_sign_negative() {
+                self.push(b'-');
+            }
+            let mut n = x.abs() as u64;
+            let mut tmp = [0u8; 20];
+            let mut k = tmp.len();
+            loop {
+                k -= 1;
+                if let Some(slot) = tmp.get_mut(k) {
+                    *slot = b'0' + (n % 10) as u8;
+                }
+                n /= 10;
+                if n == 0 || k == 0 {
+                    break;
+                }
+            }
+            for &d in tmp.get(k..).unwrap_or_default() {
+                self.push(d);
+            }
+            self.push(b'.');
+            self.push(b'0');
+            return self.as_str();
+        }
         // `{:e}` is the shortest round-trip digit string: "-1.2345e-7", "1e16", "-0e0".
         let mut sci = FloatBuf::default();
         if write!(sci, "{x:e}").is_err() {
@@ -1004,11 +1150,11 @@ impl FloatBuf {
         let mut digits = [0u8; 24];
         let mut nd = 0usize;
         for &c in mantissa.as_bytes() {
-            if c.is_ascii_digit() {
-                if let Some(slot) = digits.get_mut(nd) {
-                    *slot = c;
-                    nd += 1;
-                }
+            if c.is_ascii_digit()
+                && let Some(slot) = digits.get_mut(nd)
+            {
+                *slot = c;
+                nd += 1;
             }
         }
         fix_halfway_tie(x, &mut digits, nd);
@@ -1043,7 +1189,12 @@ impl FloatBuf {
                     rest.iter().for_each(|&d| self.push(d));
                 }
             }
-            let _ = write!(self, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs());
+            let _ = write!(
+                self,
+                "e{}{:02}",
+                if exp < 0 { '-' } else { '+' },
+                exp.unsigned_abs()
+            );
         }
         self.as_str()
     }
@@ -1082,8 +1233,14 @@ fn fix_halfway_tie(x: f64, digits: &mut [u8; 24], nd: usize) {
         return;
     }
     // The exact value sits halfway between T (its first nd digits) and T + 1.
-    let Some(truncated) = sig.get(..nd) else { return };
-    if truncated.last().is_some_and(|d| (d - b'0') % 2 == 0) && truncated != digits.get(..nd).unwrap_or_default() {
+    let Some(truncated) = sig.get(..nd) else {
+        return;
+    };
+    if truncated
+        .last()
+        .is_some_and(|d| (d - b'0').is_multiple_of(2))
+        && truncated != digits.get(..nd).unwrap_or_default()
+    {
         // Only if T reads back as x (a tie at exactly half an ulp may not).
         let mut candidate = FloatBuf::default();
         let t = std::str::from_utf8(truncated).unwrap_or("0");
@@ -1091,10 +1248,10 @@ fn fix_halfway_tie(x: f64, digits: &mut [u8; 24], nd: usize) {
         if write!(candidate, "{first}.{rest}0e{exp}").is_err() {
             return;
         }
-        if candidate.as_str().parse::<f64>().ok() == Some(x.abs()) {
-            if let Some(dst) = digits.get_mut(..nd) {
-                dst.copy_from_slice(truncated);
-            }
+        if candidate.as_str().parse::<f64>().ok() == Some(x.abs())
+            && let Some(dst) = digits.get_mut(..nd)
+        {
+            dst.copy_from_slice(truncated);
         }
     }
 }
@@ -1114,6 +1271,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::excessive_precision)] // the literals are the exact binary values
     fn float_repr_known_cases() {
         let cases: &[(f64, &str)] = &[
             (1e16, "1e+16"),
@@ -1213,6 +1371,32 @@ mod tests {
         canon_write_ascii(&v, &mut out);
         assert_eq!(out, br#"["d\u00e9 \u2713 \ud83d\ude80 \u007f"]"#);
         assert_eq!(canon_string(&v), "[\"d\u{e9} \u{2713} \u{1f680} \u{7f}\"]");
+    }
+
+    #[test]
+    fn string_special_scan_matches_naive() {
+        let naive = |b: &[u8]| b.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..80 {
+            for _ in 0..200 {
+                let bytes: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        // Mostly plain bytes, sometimes a special one, sometimes high bytes.
+                        match seed % 23 {
+                            0 => b'"',
+                            1 => b'\\',
+                            2 => (seed >> 8) as u8 % 0x20,
+                            3 => 0x80 | (seed >> 8) as u8,
+                            _ => 0x20 + (seed >> 8) as u8 % 0x5f,
+                        }
+                    })
+                    .collect();
+                assert_eq!(find_string_special(&bytes), naive(&bytes), "{bytes:?}");
+            }
+        }
     }
 
     #[test]

@@ -21,7 +21,9 @@ fn arb_value() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         "-?[1-9][0-9]{18,40}".prop_map(|t| Value::Int(JsonInt { text: t.into() })),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(Value::Float),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::Float),
         any::<String>().prop_map(Value::String),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
@@ -38,8 +40,11 @@ fn sort_keys(v: &Value) -> Value {
     match v {
         Value::Array(a) => Value::Array(a.iter().map(sort_keys).collect()),
         Value::Object(o) => {
-            let mut e: Vec<(String, Value)> =
-                o.entries.iter().map(|(k, v)| (k.clone(), sort_keys(v))).collect();
+            let mut e: Vec<(String, Value)> = o
+                .entries
+                .iter()
+                .map(|(k, v)| (k.clone(), sort_keys(v)))
+                .collect();
             e.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             Value::Object(Object { entries: e })
         }
@@ -51,10 +56,15 @@ fn sort_keys(v: &Value) -> Value {
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
-        (Value::Array(x), Value::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q)),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(p, q))
+        }
         (Value::Object(x), Value::Object(y)) => {
             x.len() == y.len()
-                && x.entries.iter().zip(&y.entries).all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
+                && x.entries
+                    .iter()
+                    .zip(&y.entries)
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && same(v1, v2))
         }
         _ => a == b,
     }
@@ -128,7 +138,13 @@ fn known_float_reprs() {
         (-0.0, "-0.0"),
     ] {
         assert_eq!(python_float_repr(x), want);
-        assert_eq!(python_float_repr(want.parse().unwrap()).parse::<f64>().unwrap().to_bits(), x.to_bits());
+        assert_eq!(
+            python_float_repr(want.parse().unwrap())
+                .parse::<f64>()
+                .unwrap()
+                .to_bits(),
+            x.to_bits()
+        );
     }
 }
 
@@ -148,8 +164,19 @@ fn canonical_layout() {
 
 #[test]
 fn rejects_what_python_would_not_round_trip() {
-    for bad in ["NaN", "[Infinity]", "[-Infinity]", "1e400", "\"\\ud800\"", "\"\\udfff\"", "{\"a\":1,\"a\":2"] {
-        assert!(json::parse(bad.as_bytes(), ParseMode::Python).is_err(), "{bad}");
+    for bad in [
+        "NaN",
+        "[Infinity]",
+        "[-Infinity]",
+        "1e400",
+        "\"\\ud800\"",
+        "\"\\udfff\"",
+        "{\"a\":1,\"a\":2",
+    ] {
+        assert!(
+            json::parse(bad.as_bytes(), ParseMode::Python).is_err(),
+            "{bad}"
+        );
     }
     let long = "9".repeat(json::MAX_INT_DIGITS + 1);
     assert!(json::parse(long.as_bytes(), ParseMode::Python).is_err());

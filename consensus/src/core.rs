@@ -380,12 +380,12 @@ pub struct Core<S, V> {
     safety: SafetyRules,
     tree: BlockTree,
     round: Round,
-    high_tc: Option<Tc>,
     votes: VoteCollector,
     timeouts: TimeoutCollector,
     proposer: Option<ProposerState>,
     validation: BTreeMap<BlockId, Validation>,
-    proposals_seen: BTreeMap<(Round, ValidatorIndex), (BlockId, Proposal)>,
+    /// First proposal per (round, proposer), and whether an equivocation was reported.
+    proposals_seen: BTreeMap<(Round, ValidatorIndex), (BlockId, Proposal, bool)>,
     wanted: BTreeMap<BlockId, Want>,
     pending_commit: Option<Qc>,
     recovered_qcs: Vec<Qc>,
@@ -406,7 +406,15 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         verifier: V,
         recovered: Recovered,
     ) -> Result<Self, InitError> {
-        Self::with_mutation(config, validators, me, signer, verifier, recovered, Mutation::None)
+        Self::with_mutation(
+            config,
+            validators,
+            me,
+            signer,
+            verifier,
+            recovered,
+            Mutation::None,
+        )
     }
 
     /// Like [`Core::new`], with deliberately broken safety rules (only [`Mutation::None`] exists
@@ -420,7 +428,11 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         recovered: Recovered,
         mutation: Mutation,
     ) -> Result<Self, InitError> {
-        let Recovered { root, safety, blocks } = recovered;
+        let Recovered {
+            root,
+            safety,
+            blocks,
+        } = recovered;
         if validators.power(me).is_none() {
             return Err(InitError::NotAValidator);
         }
@@ -438,12 +450,12 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             epoch: validators.epoch(),
         };
         let genesis_id = config.genesis_block().id();
-        let high_tc = safety.last_timeout.as_ref().and_then(|t| t.last_tc.clone());
         let mut rules = SafetyRules::new(me, domain, safety, mutation);
         rules.observe_qc(&root.qc);
         let mut tree = BlockTree::new(root.block, root.qc, config.max_orphans.max(blocks.len()));
         // Our own disk is trusted: these blocks were checked before we voted for them.
-        let mut blocks: Vec<(BlockId, Arc<Block>)> = blocks.into_iter().map(|b| (b.id(), b)).collect();
+        let mut blocks: Vec<(BlockId, Arc<Block>)> =
+            blocks.into_iter().map(|b| (b.id(), b)).collect();
         blocks.sort_by_key(|(_, b)| b.height);
         let mut recovered_qcs = Vec::new();
         for (id, b) in blocks {
@@ -455,7 +467,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             .data()
             .high_qc
             .round
-            .max(high_tc.as_ref().map_or(0, |tc| tc.round))
+            .max(rules.data().high_tc.as_ref().map_or(0, |tc| tc.round))
             + 1;
         Ok(Core {
             cfg: config,
@@ -470,7 +482,6 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             safety: rules,
             tree,
             round,
-            high_tc,
             votes: VoteCollector::default(),
             timeouts: TimeoutCollector::default(),
             proposer: None,
@@ -542,7 +553,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
 
     /// The highest TC seen.
     pub fn high_tc(&self) -> Option<&Tc> {
-        self.high_tc.as_ref()
+        self.safety.data().high_tc.as_ref()
     }
 
     /// The current safety data (the last persisted one plus QCs seen since).
@@ -614,11 +625,17 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         if self.tree.qc_for(&qc.block_id) == Some(qc) || self.hqc() == qc {
             return Ok(());
         }
-        verify_qc(qc, &self.vset, &self.verifier, &self.domain, &self.genesis_id)
+        verify_qc(
+            qc,
+            &self.vset,
+            &self.verifier,
+            &self.domain,
+            &self.genesis_id,
+        )
     }
 
     fn check_tc(&self, tc: &Tc) -> Result<(), CertError> {
-        if self.high_tc.as_ref() == Some(tc) {
+        if self.high_tc() == Some(tc) {
             return Ok(());
         }
         verify_tc_signatures(tc, &self.vset, &self.verifier, &self.domain)?;
@@ -633,7 +650,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
     }
 
     fn want(&mut self, id: BlockId, height: Height, from: Option<ValidatorIndex>) {
-        if self.tree.contains(&id) || height <= self.tree.root_height() || self.wanted.contains_key(&id) {
+        if self.tree.contains(&id)
+            || height <= self.tree.root_height()
+            || self.wanted.contains_key(&id)
+        {
             return;
         }
         let peer = self.some_peer(from);
@@ -669,9 +689,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
 
     fn note_tc(&mut self, tc: &Tc, from: Option<ValidatorIndex>) {
         self.note_qc(&tc.high_qc, from);
-        if self.high_tc.as_ref().is_none_or(|h| tc.round > h.round) {
-            self.high_tc = Some(tc.clone());
-        }
+        self.safety.observe_tc(tc);
     }
 
     /// Enters `max(high QC round, high TC round) + 1` if that is ahead of the current round.
@@ -679,7 +697,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         let target = self
             .hqc()
             .round
-            .max(self.high_tc.as_ref().map_or(0, |tc| tc.round))
+            .max(self.high_tc().map_or(0, |tc| tc.round))
             + 1;
         if target > self.round {
             self.enter_round(target);
@@ -691,7 +709,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         // Votes of the previous round may still complete its QC; older ones cannot matter.
         self.votes.prune(round.saturating_sub(1));
         self.timeouts.prune(round);
-        self.proposals_seen = self.proposals_seen.split_off(&(round.saturating_sub(2), ValidatorIndex(0)));
+        self.proposals_seen = self
+            .proposals_seen
+            .split_off(&(round.saturating_sub(2), ValidatorIndex(0)));
         self.arm_round_timer();
         self.proposer = None;
         if self.vset.leader(round) == self.me {
@@ -763,7 +783,13 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         // A round that times out may be stuck on a missing block: ask other peers.
         self.retry_fetches();
         let round = self.round;
-        if let Some(t) = self.safety.data().last_timeout.as_ref().filter(|t| t.round == round) {
+        if let Some(t) = self
+            .safety
+            .data()
+            .last_timeout
+            .as_ref()
+            .filter(|t| t.round == round)
+        {
             // Already signed: re-broadcast the same message (lossy links, lagging peers).
             let message = Message::Timeout(t.clone());
             self.metrics.timeouts_sent += 1;
@@ -771,24 +797,27 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         }
         let hqc = self.hqc().clone();
-        let last_tc = self.high_tc.clone().filter(|tc| tc.round + 1 == round);
-        match self.safety.sign_timeout(round, &hqc, last_tc.as_ref(), &self.signer) {
-            Ok((msg, data)) => {
-                self.metrics.timeouts_sent += 1;
-                let bcast = Action::Broadcast {
-                    message: Message::Timeout(msg.clone()),
-                };
-                if self.mutated_send_before_persist() {
-                    self.out.push(bcast);
-                    self.out.push(Action::PersistSafety(data));
-                } else {
-                    self.out.push(Action::PersistSafety(data));
-                    self.out.push(bcast);
-                }
-                self.on_timeout(None, msg);
-            }
-            Err(_) => {}
+        let last_tc = self.high_tc().filter(|tc| tc.round + 1 == round).cloned();
+        // The round was entered through `hqc` or `last_tc` and is at least `last_voted_round`
+        // (restarts resume from the persisted high QC / TC), so the rule does not refuse here.
+        let Ok((msg, data)) = self
+            .safety
+            .sign_timeout(round, &hqc, last_tc.as_ref(), &self.signer)
+        else {
+            return;
+        };
+        self.metrics.timeouts_sent += 1;
+        let bcast = Action::Broadcast {
+            message: Message::Timeout(msg.clone()),
+        };
+        if self.mutated_send_before_persist() {
+            self.out.push(bcast);
+            self.out.push(Action::PersistSafety(data));
+        } else {
+            self.out.push(Action::PersistSafety(data));
+            self.out.push(bcast);
         }
+        self.on_timeout(None, msg);
     }
 
     /// Re-requests every wanted block from the next peer (lossy links, peers that are down).
@@ -840,7 +869,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         if self.tree.contains(&parent) {
             self.request_payload();
         } else {
-            let (h, hint) = (self.hqc().height, self.hqc().signatures.first().map(|(v, _)| *v));
+            let (h, hint) = (
+                self.hqc().height,
+                self.hqc().signatures.first().map(|(v, _)| *v),
+            );
             self.want(parent, h, hint);
         }
     }
@@ -925,7 +957,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         let tc = if hqc.round + 1 == round {
             None
         } else {
-            match self.high_tc.clone().filter(|tc| tc.round + 1 == round) {
+            match self.high_tc().filter(|tc| tc.round + 1 == round).cloned() {
                 Some(tc) => Some(tc),
                 None => return, // cannot justify the round (not reachable: we entered it)
             }
@@ -942,7 +974,8 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             tc,
         };
         let id = block.id();
-        let Ok((proposal, data)) = self.safety.sign_proposal(Arc::new(block), id, &self.signer) else {
+        let Ok((proposal, data)) = self.safety.sign_proposal(Arc::new(block), id, &self.signer)
+        else {
             return;
         };
         self.metrics.proposals_sent += 1;
@@ -982,14 +1015,20 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             || b.height != b.justify.height + 1
             || b.round <= b.justify.round
         {
-            return self.reject(from, RejectReason::Malformed("block does not extend its QC"));
+            return self.reject(
+                from,
+                RejectReason::Malformed("block does not extend its QC"),
+            );
         }
         match &b.tc {
             None if b.justify.round + 1 != b.round => {
                 return self.reject(from, RejectReason::Malformed("round skipped without TC"));
             }
             Some(tc) if b.justify.round + 1 == b.round || tc.round + 1 != b.round => {
-                return self.reject(from, RejectReason::Malformed("TC not for the previous round"));
+                return self.reject(
+                    from,
+                    RejectReason::Malformed("TC not for the previous round"),
+                );
             }
             _ => {}
         }
@@ -1011,28 +1050,40 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 return self.reject(from, RejectReason::InvalidTc(e));
             }
         }
-        // Equivocation: a second, different signed proposal for the same round.
-        match self.proposals_seen.get(&(b.round, b.proposer)) {
-            Some((first_id, first)) if *first_id != id => {
-                let e = Equivocation::Proposal {
-                    first: first.clone(),
+        // Equivocation: a second, different signed proposal for the same round. Only the first
+        // one enters the tree (a flood of signed variants must not grow memory); if another one
+        // gets certified, its QC makes us fetch it.
+        let equivocation = match self.proposals_seen.get_mut(&(b.round, b.proposer)) {
+            Some(seen) if seen.0 != id => {
+                let report = !seen.2;
+                seen.2 = true;
+                Some(report.then(|| Equivocation::Proposal {
+                    first: seen.1.clone(),
                     second: p.clone(),
-                };
-                self.report(e);
+                }))
             }
-            Some(_) => {}
+            Some(_) => None,
             None => {
                 if b.round + 2 >= self.round {
-                    self.proposals_seen.insert((b.round, b.proposer), (id, p.clone()));
+                    self.proposals_seen
+                        .insert((b.round, b.proposer), (id, p.clone(), false));
                 }
+                None
             }
-        }
+        };
         self.note_qc(&b.justify, from);
         if let Some(tc) = &b.tc {
             self.note_tc(tc, from);
         }
         self.advance();
-        self.add_block(id, b, true, from);
+        match equivocation {
+            Some(evidence) => {
+                if let Some(e) = evidence {
+                    self.report(e);
+                }
+            }
+            None => self.add_block(id, b, true, from),
+        }
     }
 
     fn report(&mut self, e: Equivocation) {
@@ -1044,7 +1095,13 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         self.out.push(Action::ReportEquivocation(e));
     }
 
-    fn add_block(&mut self, id: BlockId, block: Arc<Block>, proposed: bool, from: Option<ValidatorIndex>) {
+    fn add_block(
+        &mut self,
+        id: BlockId,
+        block: Arc<Block>,
+        proposed: bool,
+        from: Option<ValidatorIndex>,
+    ) {
         let (parent, height) = (block.parent, block.height);
         match self.tree.insert(id, block, proposed) {
             Insert::Added => self.on_block_added(id, proposed),
@@ -1094,14 +1151,23 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
         if block.round <= self.safety.data().last_voted_round {
             // After a restart the same proposal may come again: re-send the persisted vote.
-            if let Some(v) = self.safety.data().last_vote.clone().filter(|v| v.block_id == id) {
+            if let Some(v) = self
+                .safety
+                .data()
+                .last_vote
+                .clone()
+                .filter(|v| v.block_id == id)
+            {
                 self.validation.insert(id, Validation::Valid);
                 self.send_vote(v);
             }
             return;
         }
         self.validation.insert(id, Validation::Pending);
-        self.out.push(Action::ValidateBlock { block_id: id, block });
+        self.out.push(Action::ValidateBlock {
+            block_id: id,
+            block,
+        });
     }
 
     fn on_validated(&mut self, id: BlockId, valid: bool) {
@@ -1192,7 +1258,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             );
         }
         if from.is_some() {
-            let msg = self.domain.vote_bytes(&vote.block_id, vote.round, vote.height);
+            let msg = self
+                .domain
+                .vote_bytes(&vote.block_id, vote.round, vote.height);
             if !self.verifier.verify(vote.voter, &msg, &vote.signature) {
                 return self.reject(from, RejectReason::BadSignature);
             }
@@ -1216,7 +1284,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return self.reject(from, RejectReason::UnknownValidator(msg.sender));
         }
         let by_qc = msg.round == msg.high_qc.round + 1;
-        let by_tc = msg.last_tc.as_ref().is_some_and(|tc| tc.round + 1 == msg.round);
+        let by_tc = msg
+            .last_tc
+            .as_ref()
+            .is_some_and(|tc| tc.round + 1 == msg.round);
         if msg.high_qc.round >= msg.round || (by_qc && msg.last_tc.is_some()) {
             return self.reject(from, RejectReason::Malformed("timeout certificates"));
         }
@@ -1245,7 +1316,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         if msg.round < self.round {
             // The sender is behind: hand it the certificates of our round.
             if let Some(to) = from {
-                let high_tc = self.high_tc.clone().filter(|tc| tc.round > self.hqc().round);
+                let high_tc = self
+                    .high_tc()
+                    .filter(|tc| tc.round > self.hqc().round)
+                    .cloned();
                 let message = Message::Sync(SyncInfo {
                     high_qc: self.hqc().clone(),
                     high_tc,
@@ -1299,7 +1373,8 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         let Some(certified) = self.tree.get(&qc.block_id).cloned() else {
             return;
         };
-        let Some(target) = safety::commit_rule(&certified, qc.block_id, self.safety.mutation()) else {
+        let Some(target) = safety::commit_rule(&certified, qc.block_id, self.safety.mutation())
+        else {
             return;
         };
         let target_qc = if target == qc.block_id {
@@ -1330,7 +1405,11 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 });
             }
             PathToRoot::Missing(id, height) => {
-                if self.pending_commit.as_ref().is_none_or(|p| p.round < qc.round) {
+                if self
+                    .pending_commit
+                    .as_ref()
+                    .is_none_or(|p| p.round < qc.round)
+                {
                     self.pending_commit = Some(qc.clone());
                 }
                 self.want(id, height, qc.signatures.first().map(|(v, _)| *v));
@@ -1343,7 +1422,8 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         if blocks.len() > self.cfg.max_fetch_blocks {
             return self.reject(Some(from), RejectReason::TooManyBlocks);
         }
-        let mut by_id: BTreeMap<BlockId, Arc<Block>> = blocks.into_iter().map(|b| (b.id(), b)).collect();
+        let mut by_id: BTreeMap<BlockId, Arc<Block>> =
+            blocks.into_iter().map(|b| (b.id(), b)).collect();
         // What we asked this peer for and it did not have: ask the next one at once.
         let missing: Vec<BlockId> = self
             .wanted
@@ -1374,15 +1454,23 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             }
         }
         if accepted.is_empty() {
-            if !by_id.is_empty() {
+            // Late answers to requests already served by another peer are normal; blocks we
+            // neither have nor asked for are not.
+            if by_id.keys().any(|id| !self.tree.contains(id)) {
                 self.reject(Some(from), RejectReason::UnrequestedBlocks);
             }
             return;
         }
         accepted.sort_by_key(|(_, b)| b.height);
         for (id, b) in accepted {
-            if b.parent != b.justify.block_id || b.height != b.justify.height + 1 || b.round <= b.justify.round {
-                return self.reject(Some(from), RejectReason::Malformed("fetched block does not extend its QC"));
+            if b.parent != b.justify.block_id
+                || b.height != b.justify.height + 1
+                || b.round <= b.justify.round
+            {
+                return self.reject(
+                    Some(from),
+                    RejectReason::Malformed("fetched block does not extend its QC"),
+                );
             }
             // The parent QC of a certified block was verified by the honest voters of that block.
             self.tree.add_qc(&b.justify);

@@ -35,6 +35,9 @@ pub struct SafetyData {
     pub last_proposed_round: Round,
     /// Highest QC seen: the lock (its round) and where a restarted validator resumes.
     pub high_qc: Qc,
+    /// Highest TC seen: with `high_qc`, justifies the round a restarted validator resumes in
+    /// (never below `last_voted_round`).
+    pub high_tc: Option<Tc>,
     /// The last vote signed, re-sent as is if the same block is proposed again.
     pub last_vote: Option<Vote>,
     /// The last timeout signed, re-broadcast as is while its round lasts.
@@ -50,6 +53,7 @@ impl SafetyData {
             last_voted_round: 0,
             last_proposed_round: 0,
             high_qc: root_qc,
+            high_tc: None,
             last_vote: None,
             last_timeout: None,
         }
@@ -68,6 +72,7 @@ impl Encode for SafetyData {
         put_u64(out, self.last_voted_round);
         put_u64(out, self.last_proposed_round);
         self.high_qc.encode_to(out);
+        put_option(out, &self.high_tc);
         put_option(out, &self.last_vote);
         put_option(out, &self.last_timeout);
     }
@@ -84,6 +89,7 @@ impl Decode for SafetyData {
             last_voted_round: r.u64()?,
             last_proposed_round: r.u64()?,
             high_qc: Qc::decode_from(r)?,
+            high_tc: r.option()?,
             last_vote: r.option()?,
             last_timeout: r.option()?,
         })
@@ -199,7 +205,12 @@ pub struct SafetyRules {
 
 impl SafetyRules {
     /// Rules for validator `me`, resuming from `data`.
-    pub fn new(me: ValidatorIndex, domain: SigningDomain, data: SafetyData, mutation: Mutation) -> Self {
+    pub fn new(
+        me: ValidatorIndex,
+        domain: SigningDomain,
+        data: SafetyData,
+        mutation: Mutation,
+    ) -> Self {
         SafetyRules {
             me,
             domain,
@@ -223,6 +234,14 @@ impl SafetyRules {
     pub fn observe_qc(&mut self, qc: &Qc) {
         if qc.round > self.data.high_qc.round {
             self.data.high_qc = qc.clone();
+        }
+    }
+
+    /// Records a verified TC if it is the highest seen (in memory, persisted with the next
+    /// signature like the lock).
+    pub fn observe_tc(&mut self, tc: &Tc) {
+        if self.data.high_tc.as_ref().is_none_or(|h| tc.round > h.round) {
+            self.data.high_tc = Some(tc.clone());
         }
     }
 
@@ -257,7 +276,11 @@ impl SafetyRules {
     ) -> Result<(Vote, SafetyData), SafetyError> {
         self.check_vote(input)?;
         let block = input.block;
-        let signature = signer.sign(&self.domain.vote_bytes(&input.block_id, block.round, block.height));
+        let signature = signer.sign(&self.domain.vote_bytes(
+            &input.block_id,
+            block.round,
+            block.height,
+        ));
         let vote = Vote {
             block_id: input.block_id,
             round: block.round,
@@ -272,8 +295,18 @@ impl SafetyRules {
     }
 
     /// The timeout rule, without side effects.
-    pub fn check_timeout(&self, round: Round, high_qc: &Qc, last_tc: Option<&Tc>) -> Result<(), SafetyError> {
-        if self.data.last_timeout.as_ref().is_some_and(|t| t.round >= round) {
+    pub fn check_timeout(
+        &self,
+        round: Round,
+        high_qc: &Qc,
+        last_tc: Option<&Tc>,
+    ) -> Result<(), SafetyError> {
+        if self
+            .data
+            .last_timeout
+            .as_ref()
+            .is_some_and(|t| t.round >= round)
+        {
             return Err(SafetyError::AlreadyTimedOut(round));
         }
         if round < self.data.last_voted_round {
@@ -365,13 +398,20 @@ fn safe_to_vote(block: &Block, mutation: Mutation) -> Result<(), SafetyError> {
     Err(SafetyError::NotSafeToVote {
         round: block.round,
         qc_round,
-        tc: block.tc.as_ref().map(|tc| (tc.round, tc.highest_qc_round())),
+        tc: block
+            .tc
+            .as_ref()
+            .map(|tc| (tc.round, tc.highest_qc_round())),
     })
 }
 
 /// The two-chain commit rule. Given a block `certified` (id `certified_id`) that has a QC, returns
 /// the block it commits: its parent when the two rounds are consecutive.
-pub fn commit_rule(certified: &Block, certified_id: BlockId, mutation: Mutation) -> Option<BlockId> {
+pub fn commit_rule(
+    certified: &Block,
+    certified_id: BlockId,
+    mutation: Mutation,
+) -> Option<BlockId> {
     if mutated!(mutation, CommitOnOneChain) {
         return Some(certified_id);
     }

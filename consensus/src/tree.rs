@@ -102,7 +102,9 @@ impl BlockTree {
     /// Records a verified QC (the first one seen for a block is kept).
     pub fn add_qc(&mut self, qc: &Qc) {
         if qc.height > self.root_height() || qc.block_id == self.root_id {
-            self.certified.entry(qc.block_id).or_insert_with(|| qc.clone());
+            self.certified
+                .entry(qc.block_id)
+                .or_insert_with(|| qc.clone());
         }
     }
 

@@ -483,7 +483,9 @@ impl Decode for Qc {
         for _ in 0..n {
             let v = ValidatorIndex(r.u32()?);
             if signatures.last().is_some_and(|(p, _)| *p >= v) {
-                return Err(DecodeError::NonCanonical("QC signers not strictly increasing"));
+                return Err(DecodeError::NonCanonical(
+                    "QC signers not strictly increasing",
+                ));
             }
             signatures.push((v, decode_sig(r)?));
         }
@@ -518,7 +520,9 @@ impl Decode for Tc {
         for _ in 0..n {
             let signer = ValidatorIndex(r.u32()?);
             if signatures.last().is_some_and(|p| p.signer >= signer) {
-                return Err(DecodeError::NonCanonical("TC signers not strictly increasing"));
+                return Err(DecodeError::NonCanonical(
+                    "TC signers not strictly increasing",
+                ));
             }
             let high_qc_round = r.u64()?;
             signatures.push(TcSignature {

@@ -8,7 +8,7 @@ use maat_crypto::sig::KeyPair;
 use crate::json::Object;
 
 use super::canon::{self, EVIDENCE_SIGNATURE_DOMAIN};
-use super::logic::{self, LeafIndex, SupportEnv};
+use super::logic::{self, LeafIndex, ObjectFacts, SupportEnv};
 use super::model::{Certificate, EvidenceObject, Policy, Proof, ProofStep, Request};
 use super::parse::{ParseError, parse_policy};
 
@@ -118,7 +118,11 @@ pub fn standard_proof(request: &Request, policy: &Policy, evidence: &[EvidenceOb
         request,
         policy_environment: &policy.environment,
     };
-    let index = LeafIndex::build(evidence, &|_| true, &env, &|_, _| true);
+    let facts: Vec<ObjectFacts<'_>> = evidence
+        .iter()
+        .map(|o| ObjectFacts::of(o, &env, &|_| true))
+        .collect();
+    let index = LeafIndex::build(&facts, &|_| true);
     let truth: Vec<bool> = model.leaves.iter().map(|l| index.truth(l, &env)).collect();
     let mut needed = Vec::new();
     for root in &model.roots {
@@ -134,10 +138,15 @@ pub fn standard_proof(request: &Request, policy: &Policy, evidence: &[EvidenceOb
         if !seen.insert(l) {
             continue;
         }
-        let objs = || order.iter().filter_map(|&i| evidence.get(i));
+        let objs = || {
+            order
+                .iter()
+                .filter_map(|&i| Some((evidence.get(i)?, facts.get(i)?)))
+        };
         let cite = objs()
-            .find(|o| logic::supports(o, leaf, &env, &|_| true))
-            .or_else(|| objs().find(|o| o.evidence_type == leaf.evidence_type()));
+            .find(|(_, f)| f.supports(leaf, &env))
+            .or_else(|| objs().find(|(o, _)| o.evidence_type == leaf.evidence_type()))
+            .map(|(o, _)| o);
         let label = leaf.label();
         steps.push(ProofStep {
             step_id: label.clone(),

@@ -2,7 +2,7 @@
 //!
 //! Keys are written in sorted order by hand (they are fixed), raw JSON members go through
 //! [`CanonWriter::value`]. Each byte of the body is produced once: the sub-roots and the
-//! `certificate_digest` are fed from the same writes through a [`Tee`].
+//! `certificate_digest` are fed from the same writes through a tee into two hashers.
 
 use sha2::{Digest, Sha256};
 
@@ -85,10 +85,21 @@ fn write_str_list<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, items: &[St
     w.raw(b"]");
 }
 
+/// A list that section 3.3 sorts: written sorted even if a hand-built model is not.
+fn write_sorted_str_list<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, items: &[String]) {
+    if items.is_sorted() {
+        write_str_list(w, items);
+    } else {
+        let mut sorted = items.to_vec();
+        sorted.sort_unstable();
+        write_str_list(w, &sorted);
+    }
+}
+
 /// The members shared by the hash payload and the full object, up to `evidence_type`.
 fn write_evidence_head<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, obj: &EvidenceObject) {
     w.raw(b"{\"dependencies\":");
-    write_str_list(w, &obj.dependencies);
+    write_sorted_str_list(w, &obj.dependencies);
     w.raw(b",\"evidence_id\":");
     w.string(&obj.evidence_id);
     w.raw(b",\"evidence_type\":");
@@ -236,7 +247,7 @@ fn write_step<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, s: &ProofStep) 
     w.raw(b"{\"conclusion\":");
     w.string(&s.conclusion);
     w.raw(b",\"evidence_refs\":");
-    write_str_list(w, &s.evidence_refs);
+    write_sorted_str_list(w, &s.evidence_refs);
     w.raw(b",\"premises\":");
     write_str_list(w, &s.premises);
     w.raw(b",\"rule\":");

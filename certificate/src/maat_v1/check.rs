@@ -10,7 +10,7 @@ use crate::json::Value;
 use crate::report::{Component, Failure, Report};
 
 use super::canon::{self, Digests, EVIDENCE_SIGNATURE_DOMAIN};
-use super::logic::{self, LeafIndex, PolicyModel, SupportEnv};
+use super::logic::{self, LeafIndex, ObjectFacts, PolicyModel, SupportEnv};
 use super::model::{Certificate, EvidenceObject, VALID_RULES};
 use super::parse::parse_certificate;
 use super::registry::{IdentityRecord, RegisteredPolicy, Registry};
@@ -108,8 +108,13 @@ fn rejected_early(f: Failure) -> Report {
     }
 }
 
-/// Checks an already parsed certificate (see [`check`]).
-pub fn check_certificate(c: &Certificate, registry: &dyn Registry, ctx: &CheckContext) -> Report {
+/// Checks a certificate produced by [`parse_certificate`] (its invariants: limits, finite
+/// timestamps). Use [`check`] on bytes.
+pub(crate) fn check_certificate(
+    c: &Certificate,
+    registry: &dyn Registry,
+    ctx: &CheckContext,
+) -> Report {
     if !ctx.is_valid() {
         return rejected_early(failure(
             Component::Certificate,
@@ -265,6 +270,8 @@ struct AuthResult<'c> {
     authenticated: Vec<bool>,
     /// Per object: the signer's record when it was found.
     signers: Vec<Option<Arc<IdentityRecord>>>,
+    /// Per object: what it can support, extracted once.
+    facts: Vec<ObjectFacts<'c>>,
     /// Truth value of each leaf of the policy model.
     truth: Vec<bool>,
 }
@@ -331,6 +338,7 @@ fn auth_evidence<'c>(
         by_id: HashMap::with_capacity(n),
         authenticated: vec![false; n],
         signers: vec![None; n],
+        facts: Vec::new(),
         truth: Vec::new(),
     };
     const A: Component = Component::AuthEvidence;
@@ -545,12 +553,15 @@ fn auth_evidence<'c>(
     }
 
     // 6. The policy as logic over the leaves' truth values.
-    let index = LeafIndex::build(
-        &c.evidence,
-        &|i| res.authenticated.get(i).copied().unwrap_or(false),
-        env,
-        &|i, role| res.signer_has_role(i, role),
-    );
+    res.facts = c
+        .evidence
+        .iter()
+        .enumerate()
+        .map(|(i, o)| ObjectFacts::of(o, env, &|role| res.signer_has_role(i, role)))
+        .collect();
+    let index = LeafIndex::build(&res.facts, &|i| {
+        res.authenticated.get(i).copied().unwrap_or(false)
+    });
     res.truth = model.leaves.iter().map(|l| index.truth(l, env)).collect();
     let mut wrong = Vec::new();
     for root in &model.roots {
@@ -700,9 +711,7 @@ fn check_proof(
                 };
                 let supported = refs.iter().any(|&j| {
                     auth.authenticated.get(j).copied().unwrap_or(false)
-                        && c.evidence.get(j).is_some_and(|o| {
-                            logic::supports(o, leaf, env, &|role| auth.signer_has_role(j, role))
-                        })
+                        && auth.facts.get(j).is_some_and(|f| f.supports(leaf, env))
                 });
                 if supported {
                     if let Some(slot) = proves.get_mut(i) {
@@ -736,10 +745,7 @@ fn check_proof(
                     );
                 }
                 for &j in &refs {
-                    let bound = c.evidence.get(j).is_some_and(|o| {
-                        o.value.get("deployment_id").and_then(Value::as_str)
-                            == Some(c.request.deployment_id.as_str())
-                    });
+                    let bound = auth.facts.get(j).is_some_and(|f| f.bound_to_request);
                     if !bound {
                         out.push(
                             R,

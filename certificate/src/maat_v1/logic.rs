@@ -430,16 +430,6 @@ fn count_value(v: &Value) -> Option<u64> {
         .and_then(|i| i.text.parse().ok())
 }
 
-/// The count of `severity` in a scan report: a missing severity is 0; `None` when the report
-/// or the count is malformed (it then supports no `vuln_count` leaf on that severity).
-fn scan_count(obj: &EvidenceObject, severity: &str) -> Option<u64> {
-    let vulns = obj.value.get("vulnerabilities")?.as_object()?;
-    match vulns.get(severity) {
-        None => Some(0),
-        Some(v) => count_value(v),
-    }
-}
-
 /// The kinds of leaf whose support is decided by one string key of the object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum KeyedKind {
@@ -448,36 +438,6 @@ enum KeyedKind {
     Rollback,
     Canary,
     Environment,
-}
-
-/// For the string-keyed kinds: the key under which `obj` supports a leaf of that kind
-/// (`test_result` → its suite if `passed` is exactly true, and so on). `signer_has_role` tells
-/// whether the object's signer holds a role (human attestations must be signed by a holder).
-fn support_key<'o>(
-    obj: &'o EvidenceObject,
-    env: &SupportEnv<'_>,
-    signer_has_role: &dyn Fn(&str) -> bool,
-) -> Option<(KeyedKind, &'o str)> {
-    match obj.evidence_type.as_str() {
-        "test_result" if is_true(obj, "passed") => {
-            Some((KeyedKind::Test, str_field(obj, "suite")?))
-        }
-        "human_attestation" if is_true(obj, "approved") => {
-            let role = str_field(obj, "role")?;
-            let bound = str_field(obj, "deployment_id") == Some(env.request.deployment_id.as_str());
-            (bound && signer_has_role(role)).then_some((KeyedKind::Human, role))
-        }
-        "rollback_spec" => {
-            let plan = obj.value.get("rollback_plan").is_some_and(json::is_truthy);
-            plan.then_some(())?;
-            Some((KeyedKind::Rollback, str_field(obj, "service")?))
-        }
-        "rollout_spec" if is_true(obj, "canary_enabled") => {
-            Some((KeyedKind::Canary, str_field(obj, "service")?))
-        }
-        "environment_descriptor" => Some((KeyedKind::Environment, str_field(obj, "environment")?)),
-        _ => None,
-    }
 }
 
 fn leaf_key(leaf: &Leaf) -> Option<(KeyedKind, &str)> {
@@ -501,11 +461,14 @@ fn leaf_static_ok(leaf: &Leaf, env: &SupportEnv<'_>) -> bool {
     }
 }
 
-/// True if `obj` (assumed authenticated) supports `leaf`:
+/// What one evidence object can support, extracted once (one pass over its `value`), so
+/// that every later question about it costs O(1) however often a proof cites it.
+///
+/// An object supports a leaf as follows:
 /// - `test_passed{suite}`: a `test_result` with `suite == suite` and `passed` exactly `true`;
-/// - `vuln_count{severity, op, threshold}`: a `scan_report` whose `vulnerabilities` object has
-///   a count for `severity` (missing = 0; otherwise a non-negative integer) satisfying
-///   `count <op> threshold`;
+/// - `vuln_count{severity, op, threshold}`: a `scan_report` whose `vulnerabilities` is an
+///   object with a count for `severity` (missing = 0, otherwise a non-negative integer
+///   literal; anything else supports nothing) such that `count <op> threshold`;
 /// - `human_attested{role}`: a `human_attestation` with `role == role`, `deployment_id ==`
 ///   the request's, `approved` exactly `true`, signed by an identity holding `role`;
 /// - `rollback_defined{service}`: a `rollback_spec` with `service == service` and a truthy
@@ -514,22 +477,85 @@ fn leaf_static_ok(leaf: &Leaf, env: &SupportEnv<'_>) -> bool {
 ///   `canary_enabled` exactly `true`;
 /// - `environment_matches{target}`: `target` equals the policy's and the request's
 ///   environment, and the object is an `environment_descriptor` with `environment == target`.
-pub(crate) fn supports(
-    obj: &EvidenceObject,
-    leaf: &Leaf,
-    env: &SupportEnv<'_>,
-    signer_has_role: &dyn Fn(&str) -> bool,
-) -> bool {
-    if obj.evidence_type != leaf.evidence_type() || !leaf_static_ok(leaf, env) {
-        return false;
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ObjectFacts<'o> {
+    /// For the string-keyed kinds: the key under which the object supports a leaf.
+    keyed: Option<(KeyedKind, &'o str)>,
+    /// For a scan report with a `vulnerabilities` object: severity -> count (`None` when the
+    /// count is malformed).
+    scan: Option<HashMap<&'o str, Option<u64>>>,
+    /// `value.deployment_id` is exactly the request's deployment id.
+    pub(crate) bound_to_request: bool,
+}
+
+impl<'o> ObjectFacts<'o> {
+    /// Extracts the facts of `obj`; `signer_has_role` tells whether its signer holds a role.
+    pub(crate) fn of(
+        obj: &'o EvidenceObject,
+        env: &SupportEnv<'_>,
+        signer_has_role: &dyn Fn(&str) -> bool,
+    ) -> Self {
+        let bound_to_request =
+            str_field(obj, "deployment_id") == Some(env.request.deployment_id.as_str());
+        let keyed = match obj.evidence_type.as_str() {
+            "test_result" if is_true(obj, "passed") => {
+                str_field(obj, "suite").map(|s| (KeyedKind::Test, s))
+            }
+            "human_attestation" if is_true(obj, "approved") && bound_to_request => {
+                str_field(obj, "role")
+                    .filter(|r| signer_has_role(r))
+                    .map(|r| (KeyedKind::Human, r))
+            }
+            "rollback_spec" if obj.value.get("rollback_plan").is_some_and(json::is_truthy) => {
+                str_field(obj, "service").map(|s| (KeyedKind::Rollback, s))
+            }
+            "rollout_spec" if is_true(obj, "canary_enabled") => {
+                str_field(obj, "service").map(|s| (KeyedKind::Canary, s))
+            }
+            "environment_descriptor" => {
+                str_field(obj, "environment").map(|e| (KeyedKind::Environment, e))
+            }
+            _ => None,
+        };
+        let scan = match obj.evidence_type.as_str() {
+            "scan_report" => obj
+                .value
+                .get("vulnerabilities")
+                .and_then(Value::as_object)
+                .map(|v| v.iter().map(|(sev, c)| (sev, count_value(c))).collect()),
+            _ => None,
+        };
+        ObjectFacts {
+            keyed,
+            scan,
+            bound_to_request,
+        }
     }
-    match leaf {
-        Leaf::VulnCount {
-            severity,
-            op,
-            threshold,
-        } => scan_count(obj, severity).is_some_and(|c| op.holds(c, *threshold)),
-        other => leaf_key(other).is_some_and(|k| support_key(obj, env, signer_has_role) == Some(k)),
+
+    /// The count of `severity` in this scan report, if usable (a missing severity is 0).
+    fn scan_count(&self, severity: &str) -> Option<u64> {
+        let m = self.scan.as_ref()?;
+        match m.get(severity) {
+            None => Some(0),
+            Some(c) => *c,
+        }
+    }
+
+    /// True if this object supports `leaf` (see the type docs).
+    pub(crate) fn supports(&self, leaf: &Leaf, env: &SupportEnv<'_>) -> bool {
+        if !leaf_static_ok(leaf, env) {
+            return false;
+        }
+        match leaf {
+            Leaf::VulnCount {
+                severity,
+                op,
+                threshold,
+            } => self
+                .scan_count(severity)
+                .is_some_and(|c| op.holds(c, *threshold)),
+            other => leaf_key(other).is_some_and(|k| self.keyed == Some(k)),
+        }
     }
 }
 
@@ -541,7 +567,8 @@ struct SeverityStats {
     counts: HashSet<u64>,
 }
 
-/// Truth values of leaves, from one pass over the authenticated evidence (linear in its size).
+/// Truth values of leaves, from one pass over the facts of the usable objects (linear in
+/// their size), answering "does some usable object support this leaf" in O(1).
 pub(crate) struct LeafIndex<'o> {
     keyed: HashSet<(KeyedKind, &'o str)>,
     /// Scan reports whose `vulnerabilities` is an object.
@@ -550,33 +577,26 @@ pub(crate) struct LeafIndex<'o> {
 }
 
 impl<'o> LeafIndex<'o> {
-    /// Indexes the objects `i` for which `usable(i)` holds; `signer_has_role(i, role)`.
-    pub(crate) fn build(
-        objects: &'o [EvidenceObject],
-        usable: &dyn Fn(usize) -> bool,
-        env: &SupportEnv<'_>,
-        signer_has_role: &dyn Fn(usize, &str) -> bool,
-    ) -> Self {
+    /// Indexes the facts of the objects `i` for which `usable(i)` holds.
+    pub(crate) fn build(facts: &[ObjectFacts<'o>], usable: &dyn Fn(usize) -> bool) -> Self {
         let mut idx = LeafIndex {
             keyed: HashSet::new(),
             usable_reports: 0,
             severities: HashMap::new(),
         };
-        for (i, obj) in objects.iter().enumerate() {
+        for (i, f) in facts.iter().enumerate() {
             if !usable(i) {
                 continue;
             }
-            if let Some(k) = support_key(obj, env, &|role| signer_has_role(i, role)) {
+            if let Some(k) = f.keyed {
                 idx.keyed.insert(k);
             }
-            if obj.evidence_type == "scan_report"
-                && let Some(vulns) = obj.value.get("vulnerabilities").and_then(Value::as_object)
-            {
+            if let Some(scan) = &f.scan {
                 idx.usable_reports += 1;
-                for (sev, v) in vulns.iter() {
+                for (sev, c) in scan {
                     let st = idx.severities.entry(sev).or_default();
                     st.present += 1;
-                    if let Some(c) = count_value(v) {
+                    if let Some(c) = *c {
                         st.min = Some(st.min.map_or(c, |m| m.min(c)));
                         st.counts.insert(c);
                     }
@@ -586,7 +606,8 @@ impl<'o> LeafIndex<'o> {
         idx
     }
 
-    /// True if some indexed object supports `leaf` (same meaning as [`supports`]).
+    /// True if some indexed object supports `leaf` (same meaning as
+    /// [`ObjectFacts::supports`]).
     pub(crate) fn truth(&self, leaf: &Leaf, env: &SupportEnv<'_>) -> bool {
         if !leaf_static_ok(leaf, env) {
             return false;
@@ -723,5 +744,132 @@ pub(crate) fn witness(n: &Node, want: bool, truth: &[bool], out: &mut Vec<usize>
         }
         Node::Not(c) => witness(c, !want, truth, out),
         Node::Invalid => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::json::{JsonInt, Object};
+
+    fn scan(id: usize, vulns: Option<Vec<(&str, Value)>>) -> EvidenceObject {
+        let mut value = Object::new();
+        if let Some(v) = vulns {
+            value.insert(
+                "vulnerabilities",
+                Value::Object(v.into_iter().map(|(k, x)| (k.to_owned(), x)).collect()),
+            );
+        }
+        EvidenceObject {
+            evidence_id: format!("s{id}"),
+            evidence_type: "scan_report".into(),
+            value,
+            source: String::new(),
+            timestamp: 0.0,
+            dependencies: Vec::new(),
+            signer: String::new(),
+            hash: String::new(),
+            signature: String::new(),
+        }
+    }
+
+    /// The index answers exactly "some usable object supports the leaf", over every
+    /// combination of up to three reports drawn from well-formed, missing and malformed counts.
+    #[test]
+    fn leaf_index_agrees_with_per_object_support() {
+        let counts: Vec<Option<Value>> = vec![
+            None,
+            Some(Value::Int(JsonInt::from_i64(0))),
+            Some(Value::Int(JsonInt::from_i64(1))),
+            Some(Value::Int(JsonInt::from_i64(3))),
+            Some(Value::Int(JsonInt::from_i64(-1))),
+            Some(Value::Float(1.0)),
+            Some(Value::String("1".into())),
+        ];
+        let mut reports = vec![scan(0, None)];
+        for (n, c) in counts.iter().enumerate() {
+            let mut v = vec![("high", Value::Int(JsonInt::from_i64(2)))];
+            if let Some(c) = c {
+                v.push(("critical", c.clone()));
+            }
+            reports.push(scan(n + 1, Some(v)));
+        }
+        let request = Request::default();
+        let env = SupportEnv {
+            request: &request,
+            policy_environment: "",
+        };
+        let mut leaves = Vec::new();
+        for op in [VulnOp::AtMost, VulnOp::Exactly] {
+            for threshold in 0..4 {
+                for severity in ["critical", "high", "low"] {
+                    leaves.push(Leaf::VulnCount {
+                        severity: severity.into(),
+                        op,
+                        threshold,
+                    });
+                }
+            }
+        }
+        let n = reports.len();
+        let mut checked = 0;
+        for a in 0..n {
+            for b in a..n {
+                for c in b..n {
+                    let set: Vec<EvidenceObject> = [a, b, c]
+                        .iter()
+                        .filter_map(|&i| reports.get(i).cloned())
+                        .collect();
+                    let facts: Vec<ObjectFacts<'_>> = set
+                        .iter()
+                        .map(|o| ObjectFacts::of(o, &env, &|_| true))
+                        .collect();
+                    for mask in 0u8..8 {
+                        let usable = |i: usize| mask & (1 << i) != 0;
+                        let idx = LeafIndex::build(&facts, &usable);
+                        for leaf in &leaves {
+                            let brute = facts
+                                .iter()
+                                .enumerate()
+                                .any(|(i, f)| usable(i) && f.supports(leaf, &env));
+                            assert_eq!(
+                                idx.truth(leaf, &env),
+                                brute,
+                                "{leaf:?} over {a},{b},{c} mask {mask}"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 10_000);
+    }
+
+    /// A false leaf under a satisfied `or` explains nothing; `not` flips what is wanted.
+    #[test]
+    fn explanations_follow_the_logic() {
+        let or = Node::Or(vec![Node::Leaf(0), Node::Leaf(1)]);
+        let mut out = Vec::new();
+        explain_false(&or, true, &[true, false], &mut out);
+        assert!(out.is_empty());
+        explain_false(&or, true, &[false, false], &mut out);
+        assert_eq!(out, [(0, true), (1, true)]);
+        let not = Node::Not(Box::new(Node::And(vec![Node::Leaf(0), Node::Leaf(1)])));
+        out.clear();
+        explain_false(&not, true, &[true, true], &mut out);
+        assert_eq!(out, [(0, false), (1, false)]);
+        // Coverage: one covered true alternative proves the `or`.
+        assert!(proven(&or, true, &[true, true], &[false, true]));
+        let mut unc = Vec::new();
+        explain_uncovered(&or, true, &[true, true], &[false, false], &mut unc);
+        assert_eq!(unc, [0, 1]);
+        // A negated leaf needs no step.
+        assert!(proven(
+            &Node::Not(Box::new(Node::Leaf(0))),
+            true,
+            &[false],
+            &[false]
+        ));
     }
 }

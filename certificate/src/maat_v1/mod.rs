@@ -1,7 +1,7 @@
 //! The `maat-v1` rule set (CERTIFICATE.md section 10): what validators replay on a
 //! `Certificate` transaction at the block timestamp, before voting.
 //!
-//! Entry points: [`check`] (bytes) / [`check_certificate`] (parsed), a [`Registry`] of
+//! Entry point: [`check()`] on certificate bytes, with a [`Registry`] of
 //! identities, policies and finalized deployments ([`InMemoryRegistry`] for tests and tools),
 //! a [`CheckContext`] (block time, max clock skew), and the [`CertificateBuilder`].
 //!
@@ -54,8 +54,17 @@
 //!   must be the request's string), `EVIDENCE_DEPLOYMENT_MISMATCH:<id>` (a non-null
 //!   `deployment_id` other than the request's).
 //! - Logic: each leaf is true when some *authenticated* object (hash and signature valid,
-//!   signer authorised, id unique) supports it (rules in [`logic`]: exact `true` for
-//!   `passed`/`approved`/`canary_enabled`, human attestations signed by a holder of the role).
+//!   signer authorised, id unique) supports it:
+//!   `test_passed{suite}` - a `test_result` with that `suite` and `passed` exactly `true`;
+//!   `vuln_count{severity, operator, threshold}` - a `scan_report` whose `vulnerabilities`
+//!   object gives `severity` a non-negative integer count (absent = 0; a float, string or
+//!   negative count supports nothing) with `count <= threshold` / `== threshold`;
+//!   `human_attested{role}` - a `human_attestation` with that `role`, the request's
+//!   `deployment_id`, `approved` exactly `true`, **signed by an identity holding `role`**;
+//!   `rollback_defined{service}` - a `rollback_spec` for `service` with a truthy
+//!   `rollback_plan`; `canary_enabled{service}` - a `rollout_spec` for `service` with
+//!   `canary_enabled` exactly `true`; `environment_matches{target}` - `target` is the policy's
+//!   and the request's environment and an `environment_descriptor` names it.
 //!   `and`/`or`/`not` are evaluated. When the policy is false, only the leaves that explain it
 //!   are reported: a leaf needed true and false gets the reference code
 //!   (`EVIDENCE_TEST_NOT_PASSED:<suite>`, ...), a leaf needed false (under `not`) and true gets
@@ -107,7 +116,7 @@ pub use builder::{BuildError, CertificateBuilder, EvidenceItem, sign_evidence, s
 pub use canon::{
     Digests, EVIDENCE_SIGNATURE_DOMAIN, evidence_hash, policy_canonical_bytes, policy_root,
 };
-pub use check::{CheckContext, check, check_certificate};
+pub use check::{CheckContext, check};
 pub use limits::*;
 pub use model::{
     Certificate, EvidenceObject, Policy, Predicate, PredicateParams, Proof, ProofStep, Request,

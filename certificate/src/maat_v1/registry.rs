@@ -131,6 +131,7 @@ impl InMemoryRegistry {
 
     /// Registers (or replaces) an identity with one active key and the given roles.
     pub fn add_identity(&mut self, id: &str, key: PublicKey, roles: &[&str]) -> &mut Self {
+        prepare(&key);
         let record = IdentityRecord {
             id: id.to_owned(),
             active_keys: vec![key],
@@ -144,6 +145,11 @@ impl InMemoryRegistry {
 
     /// Registers (or replaces) a full identity record.
     pub fn add_identity_record(&mut self, record: IdentityRecord) -> &mut Self {
+        record
+            .active_keys
+            .iter()
+            .chain(&record.rotated_out_keys)
+            .for_each(prepare);
         self.identities.insert(record.id.clone(), Arc::new(record));
         self
     }
@@ -151,6 +157,7 @@ impl InMemoryRegistry {
     /// Rotates an identity's keys: the active keys become rotated-out, `new_key` becomes the
     /// only active key. Returns false if the identity is unknown.
     pub fn rotate_key(&mut self, id: &str, new_key: PublicKey) -> bool {
+        prepare(&new_key);
         match self.identities.get_mut(id) {
             Some(rec) => {
                 let rec = Arc::make_mut(rec);
@@ -226,6 +233,12 @@ impl InMemoryRegistry {
         self.finalized.insert(deployment_id.to_owned());
         self
     }
+}
+
+/// Decodes the key's verifying key now (for ML-DSA-65, expands the public matrix) so that no
+/// check pays for it; `PublicKey` caches it and shares it between clones.
+fn prepare(key: &PublicKey) {
+    let _ = key.verifier();
 }
 
 impl Registry for InMemoryRegistry {

@@ -3,18 +3,21 @@
 //! of the crash (section 9b) and the check goes on, so the report still says everything else.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use hmac::Mac;
-use subtle::ConstantTimeEq;
 
 use super::config::{CheckerConfig, Keys};
-use super::model::{Canon, Cert, Evidence, Pred, Step, hex_string, hex64, write_attestation_payload};
-use super::py::{
-    self, Num, ZERO, eq_str, integral_float_text, is_hashable, num, num_cmp, num_le_zero, py_eq,
-    py_int, py_str,
+use super::doc::{K, Obj, V};
+use super::model::{
+    BUILD_ARTIFACT, COMMIT_SNAPSHOT, Canon, Cert, ENVIRONMENT_DESCRIPTOR, Evidence,
+    HUMAN_ATTESTATION, KNOWN_TYPES, Param, Pred, ROLLBACK_SPEC, ROLLOUT_SPEC, SCAN_REPORT, Step,
+    TEST_RESULT, hex_string, hex64, known_type, write_attestation_payload,
 };
-use crate::json::{Object, Value, is_truthy};
+use super::py::{
+    self, Num, eq_str, integral_float_text, is_hashable, num, num_cmp, num_le_zero, py_eq, py_int,
+    py_str, truthy as is_truthy,
+};
 use crate::report::{Component, Failure, Report};
 
 const VALID_PREDICATES: [&str; 9] = [
@@ -47,68 +50,88 @@ const LINEAR_MAX: usize = 16;
 /// A Python dict/set keyed by hashable JSON values (`1`, `1.0` and `true` are one key).
 /// Linear for the usual handful of keys; hashed beyond that so hostile inputs stay linear-time.
 struct PyMap<'c, T> {
-    small: Vec<(&'c Value, T)>,
+    /// Linear mode: each key with its string form (strings only ever equal strings).
+    small: Vec<(Option<&'c str>, V<'c>, T)>,
     strs: HashMap<&'c str, T>,
     others: HashMap<String, T>,
     big: bool,
 }
 
 /// Hash key of a hashable non-string value, equal exactly when Python's `==` is.
-fn other_key(v: &Value) -> String {
-    match v {
-        Value::Null => "n".to_owned(),
-        Value::Bool(b) => format!("i{}", u8::from(*b)),
-        Value::Int(i) => format!("i{}", i.text),
-        Value::Float(f) if f.is_finite() && f.fract() == 0.0 => {
-            format!("i{}", integral_float_text(*f))
-        }
-        Value::Float(f) => format!("f{:x}", f.to_bits()),
-        // Unhashable; callers check first. Give a key that equals nothing else.
-        _ => format!("u{:p}", v),
+fn other_key(v: V<'_>) -> String {
+    match v.kind() {
+        K::Null => "n".to_owned(),
+        K::Bool(b) => format!("i{}", u8::from(b)),
+        K::Int(t) => format!("i{t}"),
+        K::Float(f) if f.is_finite() && f.fract() == 0.0 => format!("i{}", integral_float_text(f)),
+        K::Float(f) => format!("f{:x}", f.to_bits()),
+        K::Str(s) => format!("s{s}"),
+        // Unhashable; callers check first.
+        K::Arr(_) | K::Obj(_) => "u".to_owned(),
     }
 }
 
 impl<'c, T: Copy> PyMap<'c, T> {
     fn new() -> Self {
-        PyMap { small: Vec::new(), strs: HashMap::new(), others: HashMap::new(), big: false }
+        PyMap {
+            small: Vec::new(),
+            strs: HashMap::new(),
+            others: HashMap::new(),
+            big: false,
+        }
     }
 
-    fn get(&self, k: &Value) -> Option<T> {
+    fn get(&self, k: V<'_>) -> Option<T> {
         if !self.big {
-            return self.small.iter().find(|(x, _)| py_eq(x, k)).map(|(_, t)| *t);
+            let found = match k.as_str() {
+                Some(s) => self.small.iter().find(|(xs, _, _)| *xs == Some(s)),
+                None => self
+                    .small
+                    .iter()
+                    .find(|(xs, x, _)| xs.is_none() && py_eq(*x, k)),
+            };
+            return found.map(|(_, _, t)| *t);
         }
-        match k {
-            Value::String(s) => self.strs.get(s.as_str()).copied(),
-            other => self.others.get(&other_key(other)).copied(),
+        match k.kind() {
+            K::Str(s) => self.strs.get(s).copied(),
+            _ => self.others.get(&other_key(k)).copied(),
         }
     }
 
-    fn contains(&self, k: &Value) -> bool {
+    fn contains(&self, k: V<'_>) -> bool {
         self.get(k).is_some()
     }
 
     /// `d[k] = t` (an existing key keeps its slot, the value is replaced).
-    fn insert(&mut self, k: &'c Value, t: T) {
+    fn insert(&mut self, k: V<'c>, t: T) {
         if !self.big {
-            if let Some(slot) = self.small.iter_mut().find(|(x, _)| py_eq(x, k)) {
-                slot.1 = t;
+            let ks = k.as_str();
+            let slot = match ks {
+                Some(s) => self.small.iter_mut().find(|(xs, _, _)| *xs == Some(s)),
+                None => self
+                    .small
+                    .iter_mut()
+                    .find(|(xs, x, _)| xs.is_none() && py_eq(*x, k)),
+            };
+            if let Some(slot) = slot {
+                slot.2 = t;
                 return;
             }
-            self.small.push((k, t));
+            self.small.push((ks, k, t));
             if self.small.len() > LINEAR_MAX {
                 self.big = true;
-                for (key, val) in std::mem::take(&mut self.small) {
+                for (_, key, val) in std::mem::take(&mut self.small) {
                     self.insert(key, val);
                 }
             }
             return;
         }
-        match k {
-            Value::String(s) => {
-                self.strs.insert(s.as_str(), t);
+        match k.kind() {
+            K::Str(s) => {
+                self.strs.insert(s, t);
             }
-            other => {
-                self.others.insert(other_key(other), t);
+            _ => {
+                self.others.insert(other_key(k), t);
             }
         }
     }
@@ -129,7 +152,24 @@ impl<'c, 'a> Ctx<'c, 'a> {
 
     /// `of_type(t)`: objects of a type, in sorted-id order.
     fn of_type<'s>(&'s self, t: &'s str) -> impl Iterator<Item = &'c Evidence<'a>> + 's {
-        self.cert.sorted.iter().filter_map(|&i| self.ev(i)).filter(move |e| e.type_is(t))
+        let code = known_type(t);
+        self.cert
+            .sorted
+            .iter()
+            .filter_map(|&i| self.ev(i))
+            .filter(move |e| match code {
+                Some(c) => e.type_is_code(c),
+                None => py::eq_str(e.evidence_type, t),
+            })
+    }
+
+    /// `of_type(KNOWN_TYPES[code])`.
+    fn of_code(&self, code: u8) -> impl Iterator<Item = &'c Evidence<'a>> + '_ {
+        self.cert
+            .sorted
+            .iter()
+            .filter_map(|&i| self.ev(i))
+            .filter(move |e| e.type_is_code(code))
     }
 }
 
@@ -143,7 +183,10 @@ pub(crate) fn run(
 ) -> Report {
     let certificate_digest = hex_string(&canon.sha256(&(0..canon.body.len())));
     let mut flat = Vec::new();
-    cert.policy.predicates.iter().for_each(|p| p.walk(&mut flat));
+    cert.policy
+        .predicates
+        .iter()
+        .for_each(|p| p.walk(&mut flat));
     let mut by_id = PyMap::new();
     for (i, e) in cert.evidence.iter().enumerate() {
         by_id.insert(e.evidence_id, i);
@@ -161,8 +204,12 @@ pub(crate) fn run(
         Vec::new()
     };
 
-    let (wf_ok, auth_ok, proof_ok, quorum_ok) =
-        (wf.is_empty(), auth.is_empty(), proof.is_empty(), quorum.is_empty());
+    let (wf_ok, auth_ok, proof_ok, quorum_ok) = (
+        wf.is_empty(),
+        auth.is_empty(),
+        proof.is_empty(),
+        quorum.is_empty(),
+    );
     let mut failures = Vec::with_capacity(wf.len() + auth.len() + proof.len() + quorum.len());
     for (component, codes) in [
         (Component::WfPolicy, wf),
@@ -191,8 +238,8 @@ pub(crate) fn run(
 // ---------------------------------------------------------------------------------------------
 
 /// Non-empty string parameter (`isinstance(x, str) and x`).
-fn nonempty_str(v: Option<&Value>) -> bool {
-    matches!(v, Some(Value::String(s)) if !s.is_empty())
+fn nonempty_str(v: Option<V<'_>>) -> bool {
+    v.and_then(V::as_str).is_some_and(|s| !s.is_empty())
 }
 
 fn well_formed(ctx: &Ctx<'_, '_>) -> Vec<String> {
@@ -217,11 +264,11 @@ fn well_formed(ctx: &Ctx<'_, '_>) -> Vec<String> {
         validate_predicate(pred, &mut f);
     }
     // `params.get("target")` of every environment_matches, missing ones as None.
-    let targets: Vec<&Value> = ctx
+    let targets: Vec<V<'_>> = ctx
         .flat
         .iter()
         .filter(|pr| pr.name_is("environment_matches"))
-        .map(|pr| pr.raw("target").unwrap_or(&py::NONE))
+        .map(|pr| pr.raw("target").unwrap_or(py::none()))
         .collect();
     if !targets.is_empty() && !py::list_contains(&targets, p.environment) {
         f.push("POLICY_ENVIRONMENT_CONTRADICTION".into());
@@ -254,19 +301,19 @@ fn validate_predicate(pred: &Pred<'_>, f: &mut Vec<String>) {
             if !nonempty_str(pred.raw("severity")) {
                 f.push("POLICY_VULN_SEVERITY_INVALID".into());
             }
-            let op = pred.raw("operator").unwrap_or(&py::NONE);
+            let op = pred.raw("operator").unwrap_or(py::none());
             if !is_hashable(op) {
                 // `operator not in {"<=", "=="}` raises TypeError on a list or dict.
                 f.push("POLICY_PREDICATE_MALFORMED:vuln_count".into());
             } else if !(eq_str(op, "<=") || eq_str(op, "==")) {
                 f.push("POLICY_VULN_OPERATOR_INVALID".into());
             }
-            let threshold_ok = match pred.raw("threshold") {
-                Some(t @ (Value::Int(_) | Value::Bool(_))) => {
-                    num(t).is_some_and(|n| num_cmp(&n, &Num::Int("0".into())) != Some(Ordering::Less))
-                }
-                _ => false,
-            };
+            // `isinstance(threshold, int) and threshold >= 0`; bool is an int.
+            let threshold_ok = pred.raw("threshold").is_some_and(|t| {
+                matches!(t.kind(), K::Int(_) | K::Bool(_))
+                    && num(t)
+                        .is_some_and(|n| num_cmp(&n, &Num::Int("0".into())) != Some(Ordering::Less))
+            });
             if !threshold_ok {
                 f.push("POLICY_VULN_THRESHOLD_INVALID".into());
             }
@@ -285,14 +332,17 @@ fn validate_predicate(pred: &Pred<'_>, f: &mut Vec<String>) {
         }
         "and" | "or" => {
             let empty = match pred.param("children") {
-                Some(super::model::Param::Children(k)) => k.is_empty(),
+                Some(Param::Children(k)) => k.is_empty(),
                 _ => true,
             };
             if empty {
-                f.push(format!("POLICY_{}_CHILDREN_REQUIRED", name.to_ascii_uppercase()));
+                f.push(format!(
+                    "POLICY_{}_CHILDREN_REQUIRED",
+                    name.to_ascii_uppercase()
+                ));
             }
         }
-        "not" if !matches!(pred.param("child"), Some(super::model::Param::Child(_))) => {
+        "not" if !matches!(pred.param("child"), Some(Param::Child(_))) => {
             f.push("POLICY_NOT_CHILD_REQUIRED".into());
         }
         _ => {}
@@ -305,18 +355,29 @@ fn validate_predicate(pred: &Pred<'_>, f: &mut Vec<String>) {
 
 /// `hmac.compare_digest(MAC(key, hash_string), signature)`: `Err` where Python raises
 /// (a non-string or non-ASCII signature).
-fn evidence_signature_ok(keys: &Keys, hash_hex: &[u8; 64], sig: &Value) -> Result<bool, ()> {
-    let Value::String(s) = sig else { return Err(()) };
-    if !s.is_ascii() {
+fn evidence_signature_ok(keys: &Keys, hash_hex: &[u8; 64], sig: V<'_>) -> Result<bool, ()> {
+    let Some(s) = sig.as_str().filter(|s| s.is_ascii()) else {
         return Err(());
-    }
-    let Some(mac) = &keys.evidence else { return Ok(false) };
+    };
+    let Some(mac) = &keys.evidence else {
+        return Ok(false);
+    };
     let mut m = mac.clone();
     m.update(b"\"");
     m.update(hash_hex);
     m.update(b"\"");
     let tag = hex64(&m.finalize().into_bytes().into());
-    Ok(bool::from(tag.as_slice().ct_eq(s.as_bytes())))
+    Ok(ct_eq(&tag, s.as_bytes()))
+}
+
+/// Constant-time equality of a computed hex tag and a claimed signature (like
+/// `hmac.compare_digest`, only the length may show in the timing).
+fn ct_eq(tag: &[u8; 64], sig: &[u8]) -> bool {
+    if sig.len() != tag.len() {
+        return false;
+    }
+    let diff = tag.iter().zip(sig).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    std::hint::black_box(diff) == 0
 }
 
 fn authenticate(
@@ -339,7 +400,10 @@ fn authenticate(
         }
         seen.insert(e.evidence_id, ());
         let computed = canon.payload_hash_hex(i);
-        let hash_valid = matches!(e.hash, Value::String(h) if h.as_bytes() == computed.as_slice());
+        let hash_valid = e
+            .hash
+            .as_str()
+            .is_some_and(|h| h.as_bytes() == computed.as_slice());
         if !is_truthy(e.hash) {
             f.push(format!("EVIDENCE_HASH_MISSING:{id}"));
         } else if !hash_valid {
@@ -370,8 +434,8 @@ fn authenticate(
     }
 
     // 3. Required types.
-    for t in required_evidence_types(&ctx.flat) {
-        if ctx.of_type(t).next().is_none() {
+    for (code, t) in required_evidence_types(&ctx.flat) {
+        if ctx.of_code(code).next().is_none() {
             f.push(format!("EVIDENCE_REQUIRED_MISSING:{t}"));
         }
     }
@@ -393,22 +457,40 @@ fn authenticate(
     }
 
     // 5. Request bindings: the first object of each type only, then every deployment_id.
-    let bindings: [(&str, &str, &Value, &str); 3] = [
-        ("commit_snapshot", "commit_sha", req.commit_sha, "EVIDENCE_COMMIT_MISMATCH"),
-        ("build_artifact", "artifact_hash", req.artifact_hash, "EVIDENCE_ARTIFACT_MISMATCH"),
-        ("environment_descriptor", "environment", req.environment, "EVIDENCE_ENVIRONMENT_MISMATCH"),
+    let bindings: [(u8, &str, V<'_>, &str); 3] = [
+        (
+            COMMIT_SNAPSHOT,
+            "commit_sha",
+            req.commit_sha,
+            "EVIDENCE_COMMIT_MISMATCH",
+        ),
+        (
+            BUILD_ARTIFACT,
+            "artifact_hash",
+            req.artifact_hash,
+            "EVIDENCE_ARTIFACT_MISMATCH",
+        ),
+        (
+            ENVIRONMENT_DESCRIPTOR,
+            "environment",
+            req.environment,
+            "EVIDENCE_ENVIRONMENT_MISMATCH",
+        ),
     ];
     for (t, key, want, code) in bindings {
-        if let Some(first) = ctx.of_type(t).next() {
-            if !py_eq(first.get(key), want) {
-                f.push(code.into());
-            }
+        if let Some(first) = ctx.of_code(t).next()
+            && !py_eq(first.get(key), want)
+        {
+            f.push(code.into());
         }
     }
     for e in cert.sorted.iter().filter_map(|&i| ctx.ev(i)) {
         let d = e.get("deployment_id");
         if !d.is_null() && !py_eq(d, req.deployment_id) {
-            f.push(format!("EVIDENCE_DEPLOYMENT_MISMATCH:{}", py_str(e.evidence_id)));
+            f.push(format!(
+                "EVIDENCE_DEPLOYMENT_MISMATCH:{}",
+                py_str(e.evidence_id)
+            ));
         }
     }
 
@@ -419,28 +501,35 @@ fn authenticate(
     f
 }
 
-fn required_evidence_types(flat: &[&Pred<'_>]) -> BTreeSet<&'static str> {
-    let mut s: BTreeSet<&'static str> =
-        ["commit_snapshot", "build_artifact", "environment_descriptor"].into_iter().collect();
+/// `required_evidence_types()`, sorted ascending.
+fn required_evidence_types(flat: &[&Pred<'_>]) -> impl Iterator<Item = (u8, &'static str)> {
+    // The three binding types are always required.
+    let mut need = [true, true, true, false, false, false, false, false];
     for p in flat {
-        let t = match p.name.as_str() {
-            Some("test_passed") => "test_result",
-            Some("vuln_count") => "scan_report",
-            Some("human_attested") => "human_attestation",
-            Some("rollback_defined") => "rollback_spec",
-            Some("canary_enabled") => "rollout_spec",
-            Some("environment_matches") => "environment_descriptor",
+        let i = match p.name.as_str() {
+            Some("test_passed") => 7,
+            Some("vuln_count") => 6,
+            Some("human_attested") => 3,
+            Some("rollback_defined") => 4,
+            Some("canary_enabled") => 5,
             _ => continue,
         };
-        s.insert(t);
+        if let Some(slot) = need.get_mut(i) {
+            *slot = true;
+        }
     }
-    s
+    (0u8..)
+        .zip(KNOWN_TYPES)
+        .zip(need)
+        .filter_map(|(t, n)| n.then_some(t))
 }
 
 /// One leaf of `_check_policy_predicates`. A missing parameter key (Python: KeyError) becomes
 /// `POLICY_PREDICATE_MALFORMED:<name>` in WF(P), where the bad input sits.
 fn leaf_check(ctx: &Ctx<'_, '_>, pred: &Pred<'_>, f: &mut Vec<String>, wf_extra: &mut Vec<String>) {
-    let Some(name) = pred.name.as_str() else { return };
+    let Some(name) = pred.name.as_str() else {
+        return;
+    };
     let req = &ctx.cert.request;
     let policy = &ctx.cert.policy;
     let keys: &[&str] = match name {
@@ -451,7 +540,7 @@ fn leaf_check(ctx: &Ctx<'_, '_>, pred: &Pred<'_>, f: &mut Vec<String>, wf_extra:
         "environment_matches" => &["target"],
         _ => return,
     };
-    let mut vals: [&Value; 3] = [&py::NONE; 3];
+    let mut vals: [V<'_>; 3] = [py::none(); 3];
     for (slot, k) in vals.iter_mut().zip(keys) {
         match pred.raw(k) {
             Some(v) => *slot = v,
@@ -465,19 +554,19 @@ fn leaf_check(ctx: &Ctx<'_, '_>, pred: &Pred<'_>, f: &mut Vec<String>, wf_extra:
     let truthy_get = |e: &Evidence<'_>, k: &str| is_truthy(e.get(k));
     match name {
         "test_passed" => {
-            let ok = ctx.of_type("test_result").any(|e| {
-                py_eq(e.get("suite"), p0) && matches!(e.get("passed"), Value::Bool(true))
-            });
+            let ok = ctx
+                .of_code(TEST_RESULT)
+                .any(|e| py_eq(e.get("suite"), p0) && e.get("passed").is_true());
             if !ok {
                 f.push(format!("EVIDENCE_TEST_NOT_PASSED:{}", py_str(p0)));
             }
         }
         "vuln_count" => vuln_count(ctx, p0, p1, p2, f, wf_extra),
         "human_attested" => {
-            let ok = ctx.of_type("human_attestation").any(|e| {
+            let ok = ctx.of_code(HUMAN_ATTESTATION).any(|e| {
                 py_eq(e.get("role"), p0)
                     && py_eq(e.get("deployment_id"), req.deployment_id)
-                    && matches!(e.get("approved"), Value::Bool(true))
+                    && e.get("approved").is_true()
             });
             if !ok {
                 f.push(format!("EVIDENCE_HUMAN_ATTESTATION_MISSING:{}", py_str(p0)));
@@ -485,7 +574,7 @@ fn leaf_check(ctx: &Ctx<'_, '_>, pred: &Pred<'_>, f: &mut Vec<String>, wf_extra:
         }
         "rollback_defined" => {
             let ok = ctx
-                .of_type("rollback_spec")
+                .of_code(ROLLBACK_SPEC)
                 .any(|e| py_eq(e.get("service"), p0) && truthy_get(e, "rollback_plan"));
             if !ok {
                 f.push(format!("EVIDENCE_ROLLBACK_MISSING:{}", py_str(p0)));
@@ -493,16 +582,17 @@ fn leaf_check(ctx: &Ctx<'_, '_>, pred: &Pred<'_>, f: &mut Vec<String>, wf_extra:
         }
         "canary_enabled" => {
             let ok = ctx
-                .of_type("rollout_spec")
+                .of_code(ROLLOUT_SPEC)
                 .any(|e| py_eq(e.get("service"), p0) && truthy_get(e, "canary_enabled"));
             if !ok {
                 f.push(format!("EVIDENCE_CANARY_MISSING:{}", py_str(p0)));
             }
         }
-        "environment_matches" => {
-            if !py_eq(p0, policy.environment) || !py_eq(p0, req.environment) {
-                f.push(format!("EVIDENCE_ENVIRONMENT_TARGET_MISMATCH:{}", py_str(p0)));
-            }
+        "environment_matches" if !py_eq(p0, policy.environment) || !py_eq(p0, req.environment) => {
+            f.push(format!(
+                "EVIDENCE_ENVIRONMENT_TARGET_MISMATCH:{}",
+                py_str(p0)
+            ));
         }
         _ => {}
     }
@@ -511,19 +601,22 @@ fn leaf_check(ctx: &Ctx<'_, '_>, pred: &Pred<'_>, f: &mut Vec<String>, wf_extra:
 /// `_vuln_count_ok`: the first scan report (sorted-id order) that satisfies the bound wins.
 fn vuln_count(
     ctx: &Ctx<'_, '_>,
-    severity: &Value,
-    threshold: &Value,
-    operator: &Value,
+    severity: V<'_>,
+    threshold: V<'_>,
+    operator: V<'_>,
     f: &mut Vec<String>,
     wf_extra: &mut Vec<String>,
 ) {
-    for e in ctx.of_type("scan_report") {
+    for e in ctx.of_code(SCAN_REPORT) {
         // `value.get("vulnerabilities", {})` must be a dict (AttributeError otherwise).
-        let counts: &Object = match e.value.get("vulnerabilities") {
-            None => &py::EMPTY_OBJECT,
-            Some(Value::Object(o)) => o,
-            Some(_) => {
-                f.push(format!("EVIDENCE_VALUE_MALFORMED:{}", py_str(e.evidence_id)));
+        let counts: Obj<'_> = match e.value.get("vulnerabilities").map(V::as_obj) {
+            None => Obj::J(&py::EMPTY_OBJECT),
+            Some(Some(o)) => o,
+            Some(None) => {
+                f.push(format!(
+                    "EVIDENCE_VALUE_MALFORMED:{}",
+                    py_str(e.evidence_id)
+                ));
                 return;
             }
         };
@@ -532,12 +625,15 @@ fn vuln_count(
             return;
         }
         // Keys are strings, so only a string severity can hit.
-        let raw = match severity {
-            Value::String(s) => counts.get(s).unwrap_or(&ZERO),
-            _ => &ZERO,
+        let raw = match severity.as_str() {
+            Some(s) => counts.get(s).unwrap_or(py::zero()),
+            None => py::zero(),
         };
         let Ok(count) = py_int(raw) else {
-            f.push(format!("EVIDENCE_VALUE_MALFORMED:{}", py_str(e.evidence_id)));
+            f.push(format!(
+                "EVIDENCE_VALUE_MALFORMED:{}",
+                py_str(e.evidence_id)
+            ));
             return;
         };
         let count = Num::Int(count);
@@ -557,7 +653,10 @@ fn vuln_count(
             return;
         }
     }
-    f.push(format!("EVIDENCE_VULN_THRESHOLD_EXCEEDED:{}", py_str(severity)));
+    f.push(format!(
+        "EVIDENCE_VULN_THRESHOLD_EXCEEDED:{}",
+        py_str(severity)
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -601,7 +700,11 @@ fn check_derivation(ctx: &Ctx<'_, '_>) -> Vec<String> {
     if !eq_str(proof.final_conclusion, &expected_final) {
         f.push("VRP_FINAL_CONCLUSION_MISMATCH".into());
     }
-    if !proof.steps.last().is_some_and(|s| eq_str(s.conclusion, &expected_final)) {
+    if !proof
+        .steps
+        .last()
+        .is_some_and(|s| eq_str(s.conclusion, &expected_final))
+    {
         f.push("VRP_FINAL_STEP_MISMATCH".into());
     }
     f
@@ -617,24 +720,32 @@ fn rule_semantics(
 ) {
     let cert = ctx.cert;
     let req = &cert.request;
-    // Resolved refs in stored order; each id resolves to its last object.
-    let refs: Vec<&Evidence<'_>> =
-        step.refs.iter().filter_map(|r| ctx.by_id.get(r)).filter_map(|i| ctx.ev(i)).collect();
-    let any_type = |t: &str| refs.iter().any(|e| e.type_is(t));
-    let Some(rule) = step.rule.as_str() else { return };
+    // Resolved refs in stored order (each id to its last object), lazily: no allocation.
+    let refs = || {
+        step.refs
+            .iter()
+            .filter_map(|r| ctx.by_id.get(r))
+            .filter_map(|i| ctx.ev(i))
+    };
+    let any_type = |code: u8| refs().any(|e| e.type_is_code(code));
+    let Some(rule) = step.rule.as_str() else {
+        return;
+    };
     match rule {
-        "TEST_PASS" => {
-            if !refs.iter().any(|e| e.type_is("test_result") && is_truthy(e.get("passed"))) {
-                f.push(format!("VRP_TEST_PASS_UNSUPPORTED:{sid}"));
-            }
+        "TEST_PASS"
+            if !refs().any(|e| e.type_is_code(TEST_RESULT) && is_truthy(e.get("passed"))) =>
+        {
+            f.push(format!("VRP_TEST_PASS_UNSUPPORTED:{sid}"));
         }
-        "VULN_OK" if !any_type("scan_report") => f.push(format!("VRP_VULN_OK_UNSUPPORTED:{sid}")),
-        "SIGNATURE_VALID" if refs.is_empty() => f.push(format!("VRP_SIGNATURE_REF_REQUIRED:{sid}")),
+        "VULN_OK" if !any_type(SCAN_REPORT) => f.push(format!("VRP_VULN_OK_UNSUPPORTED:{sid}")),
+        "SIGNATURE_VALID" if refs().next().is_none() => {
+            f.push(format!("VRP_SIGNATURE_REF_REQUIRED:{sid}"))
+        }
         "EVIDENCE_BOUND" => {
-            if refs.is_empty() {
+            if refs().next().is_none() {
                 f.push(format!("VRP_EVIDENCE_BOUND_REF_REQUIRED:{sid}"));
             }
-            for e in &refs {
+            for e in refs() {
                 let d = e.get("deployment_id");
                 if !d.is_null() && !py_eq(d, req.deployment_id) {
                     f.push(format!("VRP_EVIDENCE_NOT_BOUND:{sid}"));
@@ -645,20 +756,20 @@ fn rule_semantics(
             if !py_eq(cert.policy.environment, req.environment) {
                 f.push(format!("VRP_ENVIRONMENT_POLICY_MISMATCH:{sid}"));
             }
-            let ok = refs.iter().any(|e| {
-                e.type_is("environment_descriptor") && py_eq(e.get("environment"), req.environment)
+            let ok = refs().any(|e| {
+                e.type_is_code(ENVIRONMENT_DESCRIPTOR)
+                    && py_eq(e.get("environment"), req.environment)
             });
             if !ok {
                 f.push(format!("VRP_ENVIRONMENT_REF_MISSING:{sid}"));
             }
         }
-        "ROLLBACK_READY" if !any_type("rollback_spec") => {
+        "ROLLBACK_READY" if !any_type(ROLLBACK_SPEC) => {
             f.push(format!("VRP_ROLLBACK_REF_MISSING:{sid}"));
         }
         "HUMAN_ATTESTED" => {
-            let ok = refs.iter().any(|e| {
-                e.type_is("human_attestation") && matches!(e.get("approved"), Value::Bool(true))
-            });
+            let ok =
+                refs().any(|e| e.type_is_code(HUMAN_ATTESTATION) && e.get("approved").is_true());
             if human_required && !ok {
                 f.push(format!("VRP_HUMAN_ATTESTATION_REF_MISSING:{sid}"));
             }
@@ -674,10 +785,10 @@ fn rule_semantics(
         "DEPLOY_AUTH" => {
             // `"policy_satisfied" in conclusion`: substring, list or dict-key membership;
             // other types raise TypeError.
-            let contains = match step.conclusion {
-                Value::String(s) => s.contains("policy_satisfied"),
-                Value::Array(a) => a.iter().any(|x| eq_str(x, "policy_satisfied")),
-                Value::Object(o) => o.contains_key("policy_satisfied"),
+            let contains = match step.conclusion.kind() {
+                K::Str(s) => s.contains("policy_satisfied"),
+                K::Arr(a) => a.iter().any(|x| eq_str(x, "policy_satisfied")),
+                K::Obj(o) => o.contains_key("policy_satisfied"),
                 _ => {
                     f.push(format!("PROOF_STEP_MALFORMED:{sid}:conclusion"));
                     return;
@@ -698,12 +809,7 @@ fn rule_semantics(
 // Quorum(A)
 // ---------------------------------------------------------------------------------------------
 
-fn quorum_finality(
-    cert: &Cert<'_>,
-    digest: &str,
-    keys: &Keys,
-    cfg: &CheckerConfig,
-) -> Vec<String> {
+fn quorum_finality(cert: &Cert<'_>, digest: &str, keys: &Keys, cfg: &CheckerConfig) -> Vec<String> {
     let mut f: Vec<String> = Vec::new();
     let mut seen: PyMap<'_, ()> = PyMap::new();
     let (mut acc, mut total) = (0.0f64, 0.0f64);
@@ -731,19 +837,16 @@ fn quorum_finality(
             f.push(format!("QUORUM_SIGNATURE_INVALID:{vid}"));
             continue;
         }
-        let sig = match a.signature {
-            Value::String(s) if s.is_ascii() => s,
-            // `compare_digest` raises TypeError on non-ASCII or non-string input.
-            _ => {
-                f.push(format!("QUORUM_SIGNATURE_MALFORMED:{vid}"));
-                continue;
-            }
+        // `compare_digest` raises TypeError on non-ASCII or non-string input.
+        let Some(sig) = a.signature.as_str().filter(|s| s.is_ascii()) else {
+            f.push(format!("QUORUM_SIGNATURE_MALFORMED:{vid}"));
+            continue;
         };
         let valid = mac.is_some_and(|mac| {
             let mut m = mac.clone();
             write_attestation_payload(&mut m, a);
             let tag = hex64(&m.finalize().into_bytes().into());
-            bool::from(tag.as_slice().ct_eq(sig.as_bytes()))
+            ct_eq(&tag, sig.as_bytes())
         });
         if !valid {
             f.push(format!("QUORUM_SIGNATURE_INVALID:{vid}"));

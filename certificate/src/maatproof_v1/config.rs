@@ -90,16 +90,21 @@ pub struct CheckerConfig {
     pub evidence_key: Vec<u8>,
     /// Registered validators and their HMAC keys.
     pub validator_keys: BTreeMap<String, Vec<u8>>,
+    /// How Quorum(A) turns valid attestations into finality.
     pub quorum: QuorumRule,
     /// Verification time (POSIX seconds); `None` turns freshness checks off.
     pub now: Option<f64>,
+    /// Whether Quorum(A) runs.
     pub mode: Mode,
 }
 
 impl CheckerConfig {
     /// A configuration with no validators, majority quorum, no clock and mode `accept`.
     pub fn new(evidence_key: impl Into<Vec<u8>>) -> Self {
-        CheckerConfig { evidence_key: evidence_key.into(), ..Default::default() }
+        CheckerConfig {
+            evidence_key: evidence_key.into(),
+            ..Default::default()
+        }
     }
 
     /// Rejects what the reference would raise on: empty HMAC keys.
@@ -117,12 +122,19 @@ impl CheckerConfig {
     /// `validator_secret_keys: {id: {hex|utf8}}`, `quorum_rule: {kind, threshold}`, `now`,
     /// `mode`.
     pub fn from_vector_json(v: &Value) -> Result<Self, ConfigError> {
-        let o = v.as_object().ok_or_else(|| ConfigError::Invalid("not an object".into()))?;
-        let evidence_key = key_of(o.get("evidence_secret_key_hex"), o.get("evidence_secret_key_utf8"))
-            .ok_or_else(|| ConfigError::Invalid("evidence_secret_key".into()))?;
+        let o = v
+            .as_object()
+            .ok_or_else(|| ConfigError::Invalid("not an object".into()))?;
+        let evidence_key = key_of(
+            o.get("evidence_secret_key_hex"),
+            o.get("evidence_secret_key_utf8"),
+        )
+        .ok_or_else(|| ConfigError::Invalid("evidence_secret_key".into()))?;
         let mut validator_keys = BTreeMap::new();
         if let Some(vk) = o.get("validator_secret_keys") {
-            let vk = vk.as_object().ok_or_else(|| ConfigError::Invalid("validator_secret_keys".into()))?;
+            let vk = vk
+                .as_object()
+                .ok_or_else(|| ConfigError::Invalid("validator_secret_keys".into()))?;
             for (id, k) in vk.iter() {
                 let key = match k {
                     Value::String(s) => Some(s.as_bytes().to_vec()),
@@ -155,7 +167,13 @@ impl CheckerConfig {
             Some(Value::String(s)) => Mode::from_name(s)?,
             Some(_) => return Err(ConfigError::Invalid("mode".into())),
         };
-        Ok(CheckerConfig { evidence_key, validator_keys, quorum, now, mode })
+        Ok(CheckerConfig {
+            evidence_key,
+            validator_keys,
+            quorum,
+            now,
+            mode,
+        })
     }
 }
 
@@ -184,14 +202,22 @@ pub(crate) struct Keys {
 }
 
 fn keyed(k: &[u8]) -> Option<HmacSha256> {
-    if k.is_empty() { None } else { HmacSha256::new_from_slice(k).ok() }
+    if k.is_empty() {
+        None
+    } else {
+        HmacSha256::new_from_slice(k).ok()
+    }
 }
 
 impl Keys {
     pub fn new(cfg: &CheckerConfig) -> Keys {
         Keys {
             evidence: keyed(&cfg.evidence_key),
-            validators: cfg.validator_keys.iter().map(|(id, k)| (id.clone(), keyed(k))).collect(),
+            validators: cfg
+                .validator_keys
+                .iter()
+                .map(|(id, k)| (id.clone(), keyed(k)))
+                .collect(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! `replay_verify` over a ledger's text.
 
 use super::config::Keys;
+use super::doc::V;
 use super::py::{self, py_dict, py_float};
 use super::{CheckerConfig, Mode, check_value_with};
 use crate::json::{self, Object, ParseMode, Value, canon_string};
@@ -30,7 +31,10 @@ pub fn report_to_value(r: &Report) -> Value {
         .collect();
     Value::Object(obj([
         ("accepted", Value::Bool(r.accepted)),
-        ("certificate_digest", Value::from(r.certificate_digest.as_str())),
+        (
+            "certificate_digest",
+            Value::from(r.certificate_digest.as_str()),
+        ),
         ("wf_policy", Value::Bool(r.wf_policy)),
         ("auth_evidence", Value::Bool(r.auth_evidence)),
         ("check_proof", Value::Bool(r.check_proof)),
@@ -43,17 +47,27 @@ pub fn report_to_value(r: &Report) -> Value {
 }
 
 fn obj<const N: usize>(members: [(&str, Value); N]) -> Object {
-    members.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    members
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
 }
 
 /// The line `JsonlDeploymentLedger.append` writes: `canon(entry)` and `\n`. `environment` is
 /// the certificate's `request.environment`; `timestamp` is supplied by the caller.
-pub fn ledger_line(report: &Report, environment: &Value, timestamp: f64) -> Result<String, LedgerError> {
+pub fn ledger_line(
+    report: &Report,
+    environment: &Value,
+    timestamp: f64,
+) -> Result<String, LedgerError> {
     if !report.accepted {
         return Err(LedgerError::NotAccepted);
     }
     let entry = Value::Object(obj([
-        ("certificate_digest", Value::from(report.certificate_digest.as_str())),
+        (
+            "certificate_digest",
+            Value::from(report.certificate_digest.as_str()),
+        ),
         ("policy_hash", Value::from(report.policy_root.as_str())),
         ("evidence_root", Value::from(report.evidence_root.as_str())),
         ("proof_root", Value::from(report.proof_root.as_str())),
@@ -89,11 +103,17 @@ fn universal_lines(text: &str) -> impl Iterator<Item = &str> {
 fn entry_digest(line: &str) -> Option<Value> {
     let v = json::parse(line.as_bytes(), ParseMode::Python).ok()?;
     let o = v.as_object()?;
-    for k in ["certificate_digest", "policy_hash", "evidence_root", "proof_root", "environment"] {
+    for k in [
+        "certificate_digest",
+        "policy_hash",
+        "evidence_root",
+        "proof_root",
+        "environment",
+    ] {
         o.get(k)?;
     }
-    py_dict(o.get("finality_result")?).ok()?;
-    py_float(o.get("timestamp")?).ok()?;
+    py_dict(V::J(o.get("finality_result")?)).ok()?;
+    py_float(V::J(o.get("timestamp")?)).ok()?;
     o.get("certificate_digest").cloned()
 }
 
@@ -117,21 +137,30 @@ pub fn replay_verify(certificate: &[u8], config: &CheckerConfig, ledger_text: &s
     }
     let mut digests = Vec::new();
     for line in universal_lines(ledger_text) {
-        if line.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)).is_empty() {
+        if line
+            .trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
+            .is_empty()
+        {
             continue;
         }
         match entry_digest(line) {
             Some(d) => digests.push(d),
             None => {
-                report.failures.push(Failure::new(Component::Ledger, "LEDGER_MALFORMED"));
+                report
+                    .failures
+                    .push(Failure::new(Component::Ledger, "LEDGER_MALFORMED"));
                 report.accepted = false;
                 return report;
             }
         }
     }
-    let found = digests.iter().any(|d| py::eq_str(d, &report.certificate_digest));
+    let found = digests
+        .iter()
+        .any(|d| py::eq_str(V::J(d), &report.certificate_digest));
     if !found {
-        report.failures.push(Failure::new(Component::Ledger, "LEDGER_ENTRY_MISSING"));
+        report
+            .failures
+            .push(Failure::new(Component::Ledger, "LEDGER_ENTRY_MISSING"));
         report.accepted = false;
     }
     report

@@ -32,6 +32,7 @@
 mod avm;
 mod check;
 mod config;
+mod doc;
 mod ledger;
 mod model;
 mod py;
@@ -42,9 +43,10 @@ pub use config::{CheckerConfig, ConfigError, Mode, QuorumRule};
 pub use ledger::{LedgerError, ledger_line, replay_verify, report_to_value};
 pub use sign::{SignError, sign_attestation, sign_evidence, simulate_validators};
 
-use crate::json::{self, ParseMode, Value};
+use crate::json::Value;
 use crate::report::{Component, Failure, Report};
 use config::Keys;
+use doc::{V, parse_doc};
 use model::{Canon, Cert, hex_string};
 
 /// A checker with its HMAC keys pre-processed once (the fast path for many certificates).
@@ -89,12 +91,9 @@ pub fn check_value(v: &Value, config: &CheckerConfig) -> Report {
 }
 
 fn check_bytes_with(bytes: &[u8], config: &CheckerConfig, keys: &Keys, mode: Mode) -> Report {
-    match json::parse(bytes, ParseMode::Python) {
-        Ok(v) => check_value_with(&v, config, keys, mode),
-        Err(_) => malformed_report(vec![Failure::new(
-            Component::Parse,
-            "CERTIFICATE_JSON_MALFORMED",
-        )]),
+    match parse_doc(bytes) {
+        Ok(doc) => check_view(doc.root(), bytes.len(), config, keys, mode),
+        Err(_) => json_malformed(),
     }
 }
 
@@ -104,9 +103,47 @@ pub(crate) fn check_value_with(
     keys: &Keys,
     mode: Mode,
 ) -> Report {
+    if too_deep(v) {
+        return json_malformed();
+    }
+    check_view(V::J(v), 4096, config, keys, mode)
+}
+
+/// A value built in memory can nest deeper than `parse` allows; the recursive checks must not
+/// follow it (measured without recursion).
+fn too_deep(v: &Value) -> bool {
+    let mut stack = vec![(v, 0usize)];
+    while let Some((x, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match x {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.entries.iter().map(|(_, c)| c)),
+            _ => continue,
+        };
+        if depth + 1 > crate::json::MAX_DEPTH {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
+}
+
+fn json_malformed() -> Report {
+    malformed_report(vec![Failure::new(
+        Component::Parse,
+        "CERTIFICATE_JSON_MALFORMED",
+    )])
+}
+
+fn check_view(
+    v: V<'_>,
+    size_hint: usize,
+    config: &CheckerConfig,
+    keys: &Keys,
+    mode: Mode,
+) -> Report {
     match Cert::from_value(v) {
         Ok(cert) => {
-            let canon = Canon::encode(&cert);
+            let canon = Canon::encode(&cert, size_hint);
             check::run(&cert, &canon, keys, config, mode == Mode::Accept)
         }
         Err(failures) => malformed_report(failures),
@@ -115,15 +152,22 @@ pub(crate) fn check_value_with(
 
 /// The report for a certificate the reference could not even load.
 fn malformed_report(failures: Vec<Failure>) -> Report {
-    Report { failures, ..Report::default() }
+    Report {
+        failures,
+        ..Report::default()
+    }
 }
 
 /// The digests of section 3.4 and the exact text hashed for `certificate_digest`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Digests {
+    /// `H(body)`: what validators sign.
     pub certificate_digest: String,
+    /// `H(policy)` (`policy_hash` in the ledger).
     pub policy_root: String,
+    /// `H({"objects": sorted objects})`.
     pub evidence_root: String,
+    /// `H(proof)`.
     pub proof_root: String,
     /// `canon(body)`: `{"evidence", "policy", "proof", "request"}`.
     pub canonical_body: String,
@@ -132,8 +176,11 @@ pub struct Digests {
 /// Loads a certificate as the reference does and computes its digests, or returns the
 /// `*_MALFORMED` failures that stop it.
 pub fn digests(v: &Value) -> Result<Digests, Vec<Failure>> {
-    let cert = Cert::from_value(v)?;
-    let canon = Canon::encode(&cert);
+    if too_deep(v) {
+        return Err(json_malformed().failures);
+    }
+    let cert = Cert::from_value(V::J(v))?;
+    let canon = Canon::encode(&cert, 4096);
     Ok(Digests {
         certificate_digest: hex_string(&canon.sha256(&(0..canon.body.len()))),
         policy_root: hex_string(&canon.sha256(&canon.policy)),

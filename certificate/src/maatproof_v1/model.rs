@@ -10,33 +10,37 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
+use super::doc::{Arr, K, List, Obj, V};
 use super::py::{
-    self, EMPTY_STR, NONE, POD_V1, PyResult, is_hashable, py_dict, py_float, py_int, py_iter_dicts,
-    py_list, sorted_indices,
+    self, Order, PyResult, empty_dict, empty_list, empty_str, is_hashable, none, pod_v1, py_dict,
+    py_float, py_int, py_iter_dicts, py_list, sorted_order,
 };
-use crate::json::{CanonSink, CanonWriter, Object, Value};
+use crate::json::{CanonSink, CanonWriter};
 use crate::report::{Component, Failure};
 
-static EMPTY_OBJ_VALUE: Value = Value::Object(Object { entries: Vec::new() });
-static EMPTY_ARR: Value = Value::Array(Vec::new());
-
 /// Request field names in `to_dict` order.
-pub(crate) const REQUEST_FIELDS: [&str; 6] =
-    ["deployment_id", "service", "environment", "commit_sha", "artifact_hash", "requested_by"];
+pub(crate) const REQUEST_FIELDS: [&str; 6] = [
+    "deployment_id",
+    "service",
+    "environment",
+    "commit_sha",
+    "artifact_hash",
+    "requested_by",
+];
 
 /// `DeploymentRequest`: six values of any JSON type (the reference does not validate them).
 pub(crate) struct Request<'a> {
-    pub deployment_id: &'a Value,
-    pub service: &'a Value,
-    pub environment: &'a Value,
-    pub commit_sha: &'a Value,
-    pub artifact_hash: &'a Value,
-    pub requested_by: &'a Value,
+    pub deployment_id: V<'a>,
+    pub service: V<'a>,
+    pub environment: V<'a>,
+    pub commit_sha: V<'a>,
+    pub artifact_hash: V<'a>,
+    pub requested_by: V<'a>,
 }
 
 /// A rebuilt predicate parameter.
 pub(crate) enum Param<'a> {
-    Raw(&'a Value),
+    Raw(V<'a>),
     /// `and`/`or` `children`, always a list after `from_dict`.
     Children(Vec<Pred<'a>>),
     /// `not` `child` when it was an object.
@@ -45,7 +49,7 @@ pub(crate) enum Param<'a> {
 
 /// `PolicyPredicate{name, params}` as rebuilt by `from_dict`.
 pub(crate) struct Pred<'a> {
-    pub name: &'a Value,
+    pub name: V<'a>,
     pub params: Vec<(&'a str, Param<'a>)>,
 }
 
@@ -59,9 +63,9 @@ impl<'a> Pred<'a> {
     }
 
     /// `params.get(key)` for a raw (JSON) parameter; rebuilt ones are not JSON values.
-    pub fn raw(&self, key: &str) -> Option<&'a Value> {
+    pub fn raw(&self, key: &str) -> Option<V<'a>> {
         match self.param(key) {
-            Some(Param::Raw(v)) => Some(v),
+            Some(Param::Raw(v)) => Some(*v),
             _ => None,
         }
     }
@@ -73,75 +77,107 @@ impl<'a> Pred<'a> {
             if let Some(Param::Children(kids)) = self.param("children") {
                 kids.iter().for_each(|k| k.walk(out));
             }
-        } else if self.name_is("not") {
-            if let Some(Param::Child(kid)) = self.param("child") {
-                kid.walk(out);
-            }
+        } else if self.name_is("not")
+            && let Some(Param::Child(kid)) = self.param("child")
+        {
+            kid.walk(out);
         }
     }
 }
 
 /// `DeploymentPolicy`.
 pub(crate) struct Policy<'a> {
-    pub policy_id: &'a Value,
+    pub policy_id: V<'a>,
     /// `int(version)`, canonical decimal.
     pub version: Cow<'a, str>,
-    pub environment: &'a Value,
-    pub rule_set_id: &'a Value,
-    pub freshness: &'a Object,
+    pub environment: V<'a>,
+    pub rule_set_id: V<'a>,
+    pub freshness: Obj<'a>,
     pub predicates: Vec<Pred<'a>>,
 }
 
 /// `EvidenceObject`.
 pub(crate) struct Evidence<'a> {
-    pub evidence_id: &'a Value,
-    pub evidence_type: &'a Value,
-    pub value: &'a Object,
-    pub source: &'a Value,
+    pub evidence_id: V<'a>,
+    pub evidence_type: V<'a>,
+    pub value: Obj<'a>,
+    pub source: V<'a>,
     /// `float(timestamp)`.
     pub timestamp: f64,
     /// Stored order (the checks walk it); `deps_order` is the sorted permutation for hashing.
-    pub deps: Cow<'a, [Value]>,
-    pub deps_order: Vec<usize>,
-    pub hash: &'a Value,
-    pub signature: &'a Value,
+    pub deps: List<'a>,
+    pub deps_order: Order,
+    pub hash: V<'a>,
+    pub signature: V<'a>,
+    /// `known_type(evidence_type)`, computed once.
+    pub type_code: Option<u8>,
 }
 
-impl Evidence<'_> {
-    pub fn type_is(&self, t: &str) -> bool {
-        py::eq_str(self.evidence_type, t)
+/// Every evidence type a policy can require, in ascending order; an object's
+/// [`Evidence::type_code`] indexes this list.
+pub(crate) const KNOWN_TYPES: [&str; 8] = [
+    "build_artifact",
+    "commit_snapshot",
+    "environment_descriptor",
+    "human_attestation",
+    "rollback_spec",
+    "rollout_spec",
+    "scan_report",
+    "test_result",
+];
+pub(crate) const BUILD_ARTIFACT: u8 = 0;
+pub(crate) const COMMIT_SNAPSHOT: u8 = 1;
+pub(crate) const ENVIRONMENT_DESCRIPTOR: u8 = 2;
+pub(crate) const HUMAN_ATTESTATION: u8 = 3;
+pub(crate) const ROLLBACK_SPEC: u8 = 4;
+pub(crate) const ROLLOUT_SPEC: u8 = 5;
+pub(crate) const SCAN_REPORT: u8 = 6;
+pub(crate) const TEST_RESULT: u8 = 7;
+
+/// The index of a known evidence type name.
+pub(crate) fn known_type(t: &str) -> Option<u8> {
+    KNOWN_TYPES
+        .iter()
+        .position(|k| *k == t)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+impl<'a> Evidence<'a> {
+    /// `evidence_type == KNOWN_TYPES[code]`, without comparing strings.
+    pub fn type_is_code(&self, code: u8) -> bool {
+        self.type_code == Some(code)
     }
     /// `value.get(key)`.
-    pub fn get(&self, key: &str) -> &Value {
+    pub fn get(&self, key: &str) -> V<'a> {
         py::get(self.value, key)
     }
 }
 
 /// `ProofStep`.
 pub(crate) struct Step<'a> {
-    pub step_id: &'a Value,
-    pub rule: &'a Value,
-    pub conclusion: &'a Value,
-    pub refs: Cow<'a, [Value]>,
-    pub refs_order: Vec<usize>,
-    pub premises: Cow<'a, [Value]>,
+    pub step_id: V<'a>,
+    pub rule: V<'a>,
+    pub conclusion: V<'a>,
+    pub refs: List<'a>,
+    pub refs_order: Order,
+    pub premises: List<'a>,
 }
 
 /// `ProofDerivation`.
 pub(crate) struct Proof<'a> {
     pub steps: Vec<Step<'a>>,
-    pub final_conclusion: &'a Value,
+    pub final_conclusion: V<'a>,
 }
 
 /// `ValidatorAttestation`.
 pub(crate) struct Attestation<'a> {
-    pub validator_id: &'a Value,
-    pub decision: &'a Value,
-    pub certificate_digest: &'a Value,
+    pub validator_id: V<'a>,
+    pub decision: V<'a>,
+    pub certificate_digest: V<'a>,
     pub timestamp: f64,
     pub stake: f64,
-    pub reason: &'a Value,
-    pub signature: &'a Value,
+    pub reason: V<'a>,
+    pub signature: V<'a>,
 }
 
 /// `DeploymentCertificate`.
@@ -150,7 +186,7 @@ pub(crate) struct Cert<'a> {
     pub policy: Policy<'a>,
     /// Input order.
     pub evidence: Vec<Evidence<'a>>,
-    /// Indices of `evidence` sorted by id (stable), as `sorted_objects()`.
+    /// `sorted_objects()`: `evidence` indices sorted by id (stable).
     pub sorted: Vec<usize>,
     pub proof: Proof<'a>,
     pub attestations: Vec<Attestation<'a>>,
@@ -167,19 +203,19 @@ impl Malformed {
 }
 
 /// `evidence_id`-style label for codes: the string itself, else `#<index>`.
-fn label(v: Option<&Value>, index: usize) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        _ => format!("#{index}"),
+fn label(v: Option<V<'_>>, index: usize) -> String {
+    match v.and_then(V::as_str) {
+        Some(s) => s.to_owned(),
+        None => format!("#{index}"),
     }
 }
 
 impl<'a> Cert<'a> {
     /// `DeploymentCertificate.from_dict` plus the checks Python performs unconditionally
     /// before any verdict (sorting for the digest, hashability of ids used as set/dict keys).
-    pub fn from_value(v: &'a Value) -> Result<Cert<'a>, Vec<Failure>> {
+    pub fn from_value(v: V<'a>) -> Result<Cert<'a>, Vec<Failure>> {
         let mut m = Malformed::default();
-        let Value::Object(top) = v else {
+        let Some(top) = v.as_obj() else {
             m.push(Component::Parse, "CERTIFICATE_MALFORMED");
             return Err(m.0);
         };
@@ -192,22 +228,29 @@ impl<'a> Cert<'a> {
             (Some(request), Some(policy), Some((evidence, sorted)), Some(proof), Some(atts))
                 if m.0.is_empty() =>
             {
-                Ok(Cert { request, policy, evidence, sorted, proof, attestations: atts })
+                Ok(Cert {
+                    request,
+                    policy,
+                    evidence,
+                    sorted,
+                    proof,
+                    attestations: atts,
+                })
             }
             _ => Err(m.0),
         }
     }
 }
 
-fn build_request<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Request<'a>> {
+fn build_request<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<Request<'a>> {
     const C: Component = Component::Certificate;
-    let Some(Value::Object(o)) = v else {
+    let Some(o) = v.and_then(V::as_obj) else {
         m.push(C, "REQUEST_MALFORMED");
         return None;
     };
     // `cls(**data)`: an unexpected keyword or a missing argument is a TypeError.
     let mut ok = true;
-    for k in o.keys() {
+    for (k, _) in o.iter() {
         if !REQUEST_FIELDS.contains(&k) {
             m.push(C, format!("REQUEST_MALFORMED:{k}"));
             ok = false;
@@ -218,7 +261,7 @@ fn build_request<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Request<
         None => {
             m.push(C, format!("REQUEST_MALFORMED:{name}"));
             ok = false;
-            &NONE
+            none()
         }
     };
     let r = Request {
@@ -232,9 +275,9 @@ fn build_request<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Request<
     ok.then_some(r)
 }
 
-fn build_policy<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Policy<'a>> {
+fn build_policy<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<Policy<'a>> {
     const C: Component = Component::WfPolicy;
-    let Some(Value::Object(o)) = v else {
+    let Some(o) = v.and_then(V::as_obj) else {
         m.push(C, "POLICY_MALFORMED");
         return None;
     };
@@ -243,30 +286,31 @@ fn build_policy<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Policy<'a
         Some(x) => x,
         None => {
             m.push(C, format!("POLICY_MALFORMED:{name}"));
-            &NONE
+            none()
         }
     };
     let policy_id = required("policy_id", m);
-    let version_raw = required("version", m);
-    let version = if o.contains_key("version") {
-        py_int(version_raw).unwrap_or_else(|_| {
+    let version = match o.get("version") {
+        Some(raw) => py_int(raw).unwrap_or_else(|_| {
             m.push(C, "POLICY_MALFORMED:version");
             Cow::Borrowed("0")
-        })
-    } else {
-        Cow::Borrowed("0")
+        }),
+        None => {
+            m.push(C, "POLICY_MALFORMED:version");
+            Cow::Borrowed("0")
+        }
     };
     let environment = required("environment", m);
-    let rule_set_id = o.get("rule_set_id").unwrap_or(&POD_V1);
-    let freshness = py_dict(o.get("freshness_seconds").unwrap_or(&EMPTY_OBJ_VALUE)).unwrap_or_else(
-        |_| {
+    let rule_set_id = o.get("rule_set_id").unwrap_or(pod_v1());
+    let freshness =
+        py_dict(o.get("freshness_seconds").unwrap_or(empty_dict())).unwrap_or_else(|_| {
             m.push(C, "POLICY_MALFORMED:freshness_seconds");
-            &py::EMPTY_OBJECT
-        },
-    );
+            Obj::J(&py::EMPTY_OBJECT)
+        });
     let mut predicates = Vec::new();
-    match py_iter_dicts(o.get("predicates").unwrap_or(&EMPTY_ARR)) {
+    match py_iter_dicts(o.get("predicates").unwrap_or(empty_list())) {
         Ok(items) => {
+            predicates.reserve(items.len());
             let mut path = Vec::new();
             for (i, p) in items.iter().enumerate() {
                 path.push(i);
@@ -290,8 +334,8 @@ fn build_policy<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Policy<'a
 
 /// `PolicyPredicate.from_dict`, recursively. `path` locates the predicate for codes when it
 /// has no string name.
-fn build_pred<'a>(v: &'a Value, path: &mut Vec<usize>, m: &mut Malformed) -> Option<Pred<'a>> {
-    let Value::Object(d) = v else {
+fn build_pred<'a>(v: V<'a>, path: &mut Vec<usize>, m: &mut Malformed) -> Option<Pred<'a>> {
+    let Some(d) = v.as_obj() else {
         // `data.get` on a non-dict: AttributeError.
         m.push(Component::WfPolicy, pred_code(None, path));
         return None;
@@ -300,12 +344,12 @@ fn build_pred<'a>(v: &'a Value, path: &mut Vec<usize>, m: &mut Malformed) -> Opt
     let fail = |m: &mut Malformed, path: &[usize]| {
         m.push(Component::WfPolicy, pred_code(name, path));
     };
-    let Ok(params) = py_dict(d.get("params").unwrap_or(&EMPTY_OBJ_VALUE)) else {
+    let Ok(params) = py_dict(d.get("params").unwrap_or(empty_dict())) else {
         fail(m, path);
         return None;
     };
     // `data.get("name") in {"and", "or"}` needs a hashable name.
-    if !is_hashable(name.unwrap_or(&NONE)) {
+    if !is_hashable(name.unwrap_or(none())) {
         fail(m, path);
         return None;
     }
@@ -313,7 +357,7 @@ fn build_pred<'a>(v: &'a Value, path: &mut Vec<usize>, m: &mut Malformed) -> Opt
         params.iter().map(|(k, pv)| (k, Param::Raw(pv))).collect();
     let is = |s: &str| name.is_some_and(|n| py::eq_str(n, s));
     if is("and") || is("or") {
-        let Ok(items) = py_iter_dicts(params.get("children").unwrap_or(&EMPTY_ARR)) else {
+        let Ok(items) = py_iter_dicts(params.get("children").unwrap_or(empty_list())) else {
             fail(m, path);
             return None;
         };
@@ -331,13 +375,13 @@ fn build_pred<'a>(v: &'a Value, path: &mut Vec<usize>, m: &mut Malformed) -> Opt
             return None;
         }
         set_param(&mut out, "children", Param::Children(kids));
-    } else if is("not") {
-        if let Some(child @ Value::Object(_)) = params.get("child") {
-            path.push(0);
-            let kid = build_pred(child, path, m);
-            path.pop();
-            set_param(&mut out, "child", Param::Child(Box::new(kid?)));
-        }
+    } else if is("not")
+        && let Some(child) = params.get("child").filter(|c| c.as_obj().is_some())
+    {
+        path.push(0);
+        let kid = build_pred(child, path, m);
+        path.pop();
+        set_param(&mut out, "child", Param::Child(Box::new(kid?)));
     }
     let Some(name) = name else {
         // `data["name"]`: KeyError.
@@ -356,10 +400,10 @@ fn set_param<'a>(params: &mut Vec<(&'a str, Param<'a>)>, key: &'a str, p: Param<
 }
 
 /// `POLICY_PREDICATE_MALFORMED:<name>`, or `:#<path>` when the name is not a string.
-pub(crate) fn pred_code(name: Option<&Value>, path: &[usize]) -> String {
-    match name {
-        Some(Value::String(s)) => format!("POLICY_PREDICATE_MALFORMED:{s}"),
-        _ => {
+pub(crate) fn pred_code(name: Option<V<'_>>, path: &[usize]) -> String {
+    match name.and_then(V::as_str) {
+        Some(s) => format!("POLICY_PREDICATE_MALFORMED:{s}"),
+        None => {
             let p: Vec<String> = path.iter().map(usize::to_string).collect();
             format!("POLICY_PREDICATE_MALFORMED:#{}", p.join("."))
         }
@@ -368,39 +412,65 @@ pub(crate) fn pred_code(name: Option<&Value>, path: &[usize]) -> String {
 
 type EvidenceParts<'a> = (Vec<Evidence<'a>>, Vec<usize>);
 
-fn build_evidence<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<EvidenceParts<'a>> {
+fn build_evidence<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<EvidenceParts<'a>> {
     const C: Component = Component::AuthEvidence;
-    let Some(Value::Object(e)) = v else {
+    let Some(e) = v.and_then(V::as_obj) else {
         m.push(C, "EVIDENCE_MALFORMED");
         return None;
     };
-    let Ok(items) = py_iter_dicts(e.get("objects").unwrap_or(&EMPTY_ARR)) else {
+    let Ok(items) = py_iter_dicts(e.get("objects").unwrap_or(empty_list())) else {
         m.push(C, "EVIDENCE_MALFORMED:objects");
         return None;
     };
     let before = m.0.len();
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let Value::Object(d) = item else {
+        let Some(d) = item.as_obj() else {
             m.push(C, format!("EVIDENCE_OBJECT_MALFORMED:#{i}"));
             continue;
         };
+        let [
+            evidence_id,
+            evidence_type,
+            value,
+            source,
+            timestamp,
+            deps,
+            hash,
+            signature,
+        ] = fields(
+            d,
+            [
+                "evidence_id",
+                "evidence_type",
+                "value",
+                "source",
+                "timestamp",
+                "dependencies",
+                "hash",
+                "signature",
+            ],
+        );
         let bad = |field: &str, m: &mut Malformed| {
-            m.push(C, format!("EVIDENCE_OBJECT_MALFORMED:{}:{field}", label(d.get("evidence_id"), i)));
+            m.push(
+                C,
+                format!(
+                    "EVIDENCE_OBJECT_MALFORMED:{}:{field}",
+                    label(evidence_id, i)
+                ),
+            );
         };
-        let req = |name: &str, m: &mut Malformed| match d.get(name) {
-            Some(x) => Some(x),
-            None => {
+        let req = |v: Option<V<'a>>, name: &str, m: &mut Malformed| {
+            if v.is_none() {
                 bad(name, m);
-                None
             }
+            v
         };
-        let evidence_id = req("evidence_id", m);
-        let evidence_type = req("evidence_type", m);
-        let source = req("source", m);
-        let timestamp = req("timestamp", m).map(py_float);
-        let value = py_dict(d.get("value").unwrap_or(&EMPTY_OBJ_VALUE));
-        let deps = py_list(d.get("dependencies").unwrap_or(&EMPTY_ARR));
+        let evidence_id = req(evidence_id, "evidence_id", m);
+        let evidence_type = req(evidence_type, "evidence_type", m);
+        let source = req(source, "source", m);
+        let timestamp = req(timestamp, "timestamp", m).map(py_float);
+        let value = py_dict(value.unwrap_or(empty_dict()));
         if value.is_err() {
             bad("value", m);
         }
@@ -411,19 +481,14 @@ fn build_evidence<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Evidenc
         if evidence_id.is_some_and(|id| !is_hashable(id)) {
             bad("evidence_id", m);
         }
-        let deps_order = match &deps {
-            Ok(list) => match check_key_list(list) {
-                Ok(order) => Some(order),
-                Err(_) => {
-                    bad("dependencies", m);
-                    None
-                }
-            },
-            Err(_) => {
-                bad("dependencies", m);
-                None
-            }
-        };
+        let deps = py_list(deps.unwrap_or(empty_list())).map(List::new);
+        let deps_order = deps
+            .as_ref()
+            .ok()
+            .and_then(|list| check_key_list(list).ok());
+        if deps_order.is_none() {
+            bad("dependencies", m);
+        }
         if let (
             Some(evidence_id),
             Some(evidence_type),
@@ -432,8 +497,15 @@ fn build_evidence<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Evidenc
             Ok(value),
             Ok(deps),
             Some(deps_order),
-        ) = (evidence_id, evidence_type, source, timestamp, value, deps, deps_order)
-        {
+        ) = (
+            evidence_id,
+            evidence_type,
+            source,
+            timestamp,
+            value,
+            deps,
+            deps_order,
+        ) {
             out.push(Evidence {
                 evidence_id,
                 evidence_type,
@@ -442,8 +514,9 @@ fn build_evidence<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Evidenc
                 timestamp,
                 deps,
                 deps_order,
-                hash: d.get("hash").unwrap_or(&EMPTY_STR),
-                signature: d.get("signature").unwrap_or(&EMPTY_STR),
+                hash: hash.unwrap_or(empty_str()),
+                signature: signature.unwrap_or(empty_str()),
+                type_code: evidence_type.as_str().and_then(known_type),
             });
         }
     }
@@ -451,33 +524,35 @@ fn build_evidence<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Evidenc
         return None;
     }
     // `sorted(objects, key=evidence_id)` for the digest.
-    let Ok(sorted) = sorted_indices(out.len(), |i| out.get(i).map_or(&NONE, |e| e.evidence_id))
+    let Ok(order) = sorted_order(out.len(), |i| out.get(i).map_or(none(), |e| e.evidence_id))
     else {
         m.push(C, "EVIDENCE_MALFORMED:evidence_id");
         return None;
     };
+    let sorted = order.iter().collect();
     Some((out, sorted))
 }
 
 /// A list of ids that Python both sorts (for the digest) and looks up in a set or dict: every
-/// element must be hashable and the list sortable. Returns the sorted permutation.
-fn check_key_list(list: &[Value]) -> PyResult<Vec<usize>> {
+/// element must be hashable and the list sortable. Returns the sorted order.
+fn check_key_list(list: &List<'_>) -> PyResult<Order> {
     if !list.iter().all(is_hashable) {
         return Err(py::PyError);
     }
-    sorted_indices(list.len(), |i| list.get(i).unwrap_or(&NONE))
+    sorted_order(list.len(), |i| list.get(i).unwrap_or(none()))
 }
 
-fn build_proof<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Proof<'a>> {
+fn build_proof<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<Proof<'a>> {
     const C: Component = Component::CheckR;
-    let Some(Value::Object(p)) = v else {
+    let Some(p) = v.and_then(V::as_obj) else {
         m.push(C, "PROOF_MALFORMED");
         return None;
     };
     let before = m.0.len();
     let mut steps = Vec::new();
-    match py_iter_dicts(p.get("steps").unwrap_or(&EMPTY_ARR)) {
+    match py_iter_dicts(p.get("steps").unwrap_or(empty_list())) {
         Ok(items) => {
+            steps.reserve(items.len());
             for (i, item) in items.iter().enumerate() {
                 if let Some(s) = build_step(item, i, m) {
                     steps.push(s);
@@ -491,31 +566,40 @@ fn build_proof<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Proof<'a>>
         m.push(C, "PROOF_MALFORMED:final_conclusion");
     }
     match final_conclusion {
-        Some(final_conclusion) if m.0.len() == before => Some(Proof { steps, final_conclusion }),
+        Some(final_conclusion) if m.0.len() == before => Some(Proof {
+            steps,
+            final_conclusion,
+        }),
         _ => None,
     }
 }
 
-fn build_step<'a>(item: &'a Value, i: usize, m: &mut Malformed) -> Option<Step<'a>> {
+fn build_step<'a>(item: V<'a>, i: usize, m: &mut Malformed) -> Option<Step<'a>> {
     const C: Component = Component::CheckR;
-    let Value::Object(d) = item else {
+    let Some(d) = item.as_obj() else {
         m.push(C, format!("PROOF_STEP_MALFORMED:#{i}"));
         return None;
     };
     let before = m.0.len();
+    let [step_id, rule, conclusion, refs, premises] = fields(
+        d,
+        ["step_id", "rule", "conclusion", "evidence_refs", "premises"],
+    );
     let bad = |field: &str, m: &mut Malformed| {
-        m.push(C, format!("PROOF_STEP_MALFORMED:{}:{field}", label(d.get("step_id"), i)));
+        m.push(
+            C,
+            format!("PROOF_STEP_MALFORMED:{}:{field}", label(step_id, i)),
+        );
     };
-    let req = |name: &str, m: &mut Malformed| {
-        let v = d.get(name);
+    let req = |v: Option<V<'a>>, name: &str, m: &mut Malformed| {
         if v.is_none() {
             bad(name, m);
         }
         v
     };
-    let step_id = req("step_id", m);
-    let rule = req("rule", m);
-    let conclusion = req("conclusion", m);
+    let step_id = req(step_id, "step_id", m);
+    let rule = req(rule, "rule", m);
+    let conclusion = req(conclusion, "conclusion", m);
     // CheckR tests `step_id in known_steps` and `rule not in VALID_RULES` for every step.
     if step_id.is_some_and(|s| !is_hashable(s)) {
         bad("step_id", m);
@@ -523,15 +607,15 @@ fn build_step<'a>(item: &'a Value, i: usize, m: &mut Malformed) -> Option<Step<'
     if rule.is_some_and(|r| !is_hashable(r)) {
         bad("rule", m);
     }
-    let refs = py_list(d.get("evidence_refs").unwrap_or(&EMPTY_ARR));
-    let refs_order = match &refs {
-        Ok(list) => check_key_list(list).ok(),
-        Err(_) => None,
-    };
+    let refs = py_list(refs.unwrap_or(empty_list())).map(List::new);
+    let refs_order = refs
+        .as_ref()
+        .ok()
+        .and_then(|list| check_key_list(list).ok());
     if refs_order.is_none() {
         bad("evidence_refs", m);
     }
-    let premises = py_list(d.get("premises").unwrap_or(&EMPTY_ARR));
+    let premises = py_list(premises.unwrap_or(empty_list())).map(List::new);
     // Each premise is looked up in a set.
     if !premises.as_ref().is_ok_and(|p| p.iter().all(is_hashable)) {
         bad("premises", m);
@@ -541,49 +625,100 @@ fn build_step<'a>(item: &'a Value, i: usize, m: &mut Malformed) -> Option<Step<'
     }
     match (step_id, rule, conclusion, refs, refs_order, premises) {
         (Some(step_id), Some(rule), Some(conclusion), Ok(refs), Some(refs_order), Ok(premises)) => {
-            Some(Step { step_id, rule, conclusion, refs, refs_order, premises })
+            Some(Step {
+                step_id,
+                rule,
+                conclusion,
+                refs,
+                refs_order,
+                premises,
+            })
         }
         _ => None,
     }
 }
 
-fn build_attestations<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Vec<Attestation<'a>>> {
+/// Looks up several members in one pass over the object.
+fn fields<'a, const N: usize>(o: Obj<'a>, names: [&str; N]) -> [Option<V<'a>>; N] {
+    let mut out = [None; N];
+    for (k, v) in o.iter() {
+        if let Some(slot) = names
+            .iter()
+            .position(|n| *n == k)
+            .and_then(|i| out.get_mut(i))
+        {
+            *slot = Some(v);
+        }
+    }
+    out
+}
+
+fn build_attestations<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<Vec<Attestation<'a>>> {
     const C: Component = Component::Quorum;
-    static DEFAULT_LIST: Value = Value::Array(Vec::new());
-    let Ok(items) = py_iter_dicts(v.unwrap_or(&DEFAULT_LIST)) else {
+    let Ok(items) = py_iter_dicts(v.unwrap_or(empty_list())) else {
         m.push(C, "QUORUM_ATTESTATIONS_MALFORMED");
         return None;
     };
     let before = m.0.len();
     let mut out = Vec::with_capacity(items.len());
     for (i, item) in items.iter().enumerate() {
-        let Value::Object(d) = item else {
+        let Some(d) = item.as_obj() else {
             m.push(C, format!("QUORUM_ATTESTATION_MALFORMED:#{i}"));
             continue;
         };
+        let [
+            validator_id,
+            decision,
+            certificate_digest,
+            timestamp,
+            stake,
+            reason,
+            signature,
+        ] = fields(
+            d,
+            [
+                "validator_id",
+                "decision",
+                "certificate_digest",
+                "timestamp",
+                "stake",
+                "reason",
+                "signature",
+            ],
+        );
         let bad = |field: &str, m: &mut Malformed| {
-            m.push(C, format!("QUORUM_ATTESTATION_MALFORMED:{}:{field}", label(d.get("validator_id"), i)));
+            m.push(
+                C,
+                format!(
+                    "QUORUM_ATTESTATION_MALFORMED:{}:{field}",
+                    label(validator_id, i)
+                ),
+            );
         };
-        let req = |name: &str, m: &mut Malformed| {
-            let v = d.get(name);
+        let req = |v: Option<V<'a>>, name: &str, m: &mut Malformed| {
             if v.is_none() {
                 bad(name, m);
             }
             v
         };
-        let validator_id = req("validator_id", m);
-        let decision = req("decision", m);
-        let certificate_digest = req("certificate_digest", m);
-        let timestamp = req("timestamp", m).map(py_float);
+        let validator_id = req(validator_id, "validator_id", m);
+        let decision = req(decision, "decision", m);
+        let certificate_digest = req(certificate_digest, "certificate_digest", m);
+        let timestamp = req(timestamp, "timestamp", m).map(py_float);
         if let Some(Err(_)) = timestamp {
             bad("timestamp", m);
         }
-        let stake = d.get("stake").map_or(Ok(1.0), py_float);
+        let stake = stake.map_or(Ok(1.0), py_float);
         if stake.is_err() {
             bad("stake", m);
         }
-        if let (Some(validator_id), Some(decision), Some(certificate_digest), Some(Ok(timestamp)), Ok(stake)) =
-            (validator_id, decision, certificate_digest, timestamp, stake)
+        if let (
+            Some(validator_id),
+            Some(decision),
+            Some(certificate_digest),
+            Some(Ok(timestamp)),
+            Ok(stake),
+        ) = (validator_id, decision, certificate_digest, timestamp, stake)
         {
             out.push(Attestation {
                 validator_id,
@@ -591,8 +726,8 @@ fn build_attestations<'a>(v: Option<&'a Value>, m: &mut Malformed) -> Option<Vec
                 certificate_digest,
                 timestamp,
                 stake,
-                reason: d.get("reason").unwrap_or(&EMPTY_STR),
-                signature: d.get("signature").unwrap_or(&EMPTY_STR),
+                reason: reason.unwrap_or(empty_str()),
+                signature: signature.unwrap_or(empty_str()),
             });
         }
     }
@@ -621,8 +756,8 @@ fn pos(w: &mut CanonWriter<'_, Vec<u8>>) -> usize {
 }
 
 impl Canon {
-    pub fn encode(c: &Cert<'_>) -> Canon {
-        let mut body = Vec::with_capacity(4096);
+    pub fn encode(c: &Cert<'_>, size_hint: usize) -> Canon {
+        let mut body = Vec::with_capacity(size_hint.max(1024));
         let mut payload = vec![(0..0, 0..0); c.evidence.len()];
         let (evidence, policy, proof);
         {
@@ -653,7 +788,13 @@ impl Canon {
             w.raw(b"}");
             w.finish();
         }
-        Canon { body, evidence, policy, proof, payload }
+        Canon {
+            body,
+            evidence,
+            policy,
+            proof,
+            payload,
+        }
     }
 
     fn slice(&self, r: &Range<usize>) -> &[u8] {
@@ -693,29 +834,105 @@ pub(crate) fn hex_string(d: &[u8; 32]) -> String {
     String::from_utf8_lossy(&hex64(d)).into_owned()
 }
 
+/// Writes any view canonically (keys sorted by code point at every level).
+pub(crate) fn write_v<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, v: V<'_>) {
+    match v {
+        // Owned values have their own writer.
+        V::J(j) => w.value(j),
+        _ => match v.kind() {
+            K::Null => w.raw(b"null"),
+            K::Bool(true) => w.raw(b"true"),
+            K::Bool(false) => w.raw(b"false"),
+            K::Int(t) => w.raw(t.as_bytes()),
+            K::Float(f) => w.float(f),
+            K::Str(s) => match v.plain_str() {
+                Some(plain) => w.plain_string(plain),
+                None => w.string(s),
+            },
+            K::Arr(a) => write_arr(w, a),
+            K::Obj(o) => write_obj(w, o),
+        },
+    }
+}
+
+fn write_arr<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, a: Arr<'_>) {
+    w.raw(b"[");
+    for (n, item) in a.iter().enumerate() {
+        if n > 0 {
+            w.raw(b",");
+        }
+        write_v(w, item);
+    }
+    w.raw(b"]");
+}
+
+/// Objects up to this size sort their members on the stack.
+const SMALL_SORT: usize = 32;
+
+pub(crate) fn write_obj<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, o: Obj<'_>) {
+    if let Obj::J(j) = o {
+        w.object(j);
+        return;
+    }
+    let n = o.len();
+    let key = |i: usize| o.entry(i).map_or("", |(k, _)| k);
+    let sorted = (1..n).all(|i| key(i - 1).as_bytes() <= key(i).as_bytes());
+    let member = |w: &mut CanonWriter<'_, S>, nth: usize, i: usize| {
+        if let Some((k, v)) = o.entry_v(i) {
+            if nth > 0 {
+                w.raw(b",");
+            }
+            write_v(w, k);
+            w.raw(b":");
+            write_v(w, v);
+        }
+    };
+    w.raw(b"{");
+    if sorted {
+        (0..n).for_each(|i| member(w, i, i));
+    } else if n <= SMALL_SORT {
+        let mut idx = [0usize; SMALL_SORT];
+        for (slot, i) in idx.iter_mut().zip(0..n) {
+            *slot = i;
+        }
+        let idx = idx.get_mut(..n).unwrap_or_default();
+        idx.sort_unstable_by(|&a, &b| key(a).as_bytes().cmp(key(b).as_bytes()));
+        idx.iter()
+            .enumerate()
+            .for_each(|(nth, &i)| member(w, nth, i));
+    } else {
+        let mut idx: Vec<usize> = (0..n).collect();
+        idx.sort_unstable_by(|&a, &b| key(a).as_bytes().cmp(key(b).as_bytes()));
+        idx.iter()
+            .enumerate()
+            .for_each(|(nth, &i)| member(w, nth, i));
+    }
+    w.raw(b"}");
+}
+
 fn write_request<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, r: &Request<'_>) {
     w.raw(b"{\"artifact_hash\":");
-    w.value(r.artifact_hash);
+    write_v(w, r.artifact_hash);
     w.raw(b",\"commit_sha\":");
-    w.value(r.commit_sha);
+    write_v(w, r.commit_sha);
     w.raw(b",\"deployment_id\":");
-    w.value(r.deployment_id);
+    write_v(w, r.deployment_id);
     w.raw(b",\"environment\":");
-    w.value(r.environment);
+    write_v(w, r.environment);
     w.raw(b",\"requested_by\":");
-    w.value(r.requested_by);
+    write_v(w, r.requested_by);
     w.raw(b",\"service\":");
-    w.value(r.service);
+    write_v(w, r.service);
     w.raw(b"}");
 }
 
 fn write_policy<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Policy<'_>) {
     w.raw(b"{\"environment\":");
-    w.value(p.environment);
+    write_v(w, p.environment);
     w.raw(b",\"freshness_seconds\":");
-    w.object(p.freshness);
+    write_obj(w, p.freshness);
     w.raw(b",\"policy_id\":");
-    w.value(p.policy_id);
+    write_v(w, p.policy_id);
     w.raw(b",\"predicates\":[");
     for (n, pr) in p.predicates.iter().enumerate() {
         if n > 0 {
@@ -724,7 +941,7 @@ fn write_policy<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Policy<'_
         write_pred(w, pr);
     }
     w.raw(b"],\"rule_set_id\":");
-    w.value(p.rule_set_id);
+    write_v(w, p.rule_set_id);
     w.raw(b",\"version\":");
     w.raw(p.version.as_bytes());
     w.raw(b"}");
@@ -732,22 +949,32 @@ fn write_policy<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Policy<'_
 
 fn write_pred<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Pred<'_>) {
     w.raw(b"{\"name\":");
-    w.value(p.name);
+    write_v(w, p.name);
     w.raw(b",\"params\":{");
-    let mut order: Vec<usize> = (0..p.params.len()).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let ka = p.params.get(a).map_or("", |e| e.0);
-        let kb = p.params.get(b).map_or("", |e| e.0);
-        ka.as_bytes().cmp(kb.as_bytes())
-    });
-    for (n, i) in order.into_iter().enumerate() {
-        let Some((k, param)) = p.params.get(i) else { continue };
-        if n > 0 {
+    let n = p.params.len();
+    let key = |i: usize| p.params.get(i).map_or("", |e| e.0);
+    let mut small = [0usize; SMALL_SORT];
+    let mut big = Vec::new();
+    let idx: &mut [usize] = if n <= SMALL_SORT {
+        small.get_mut(..n).unwrap_or_default()
+    } else {
+        big.resize(n, 0);
+        &mut big
+    };
+    for (i, slot) in idx.iter_mut().enumerate() {
+        *slot = i;
+    }
+    idx.sort_unstable_by(|&a, &b| key(a).as_bytes().cmp(key(b).as_bytes()));
+    for (nth, &i) in idx.iter().enumerate() {
+        let Some((k, param)) = p.params.get(i) else {
+            continue;
+        };
+        if nth > 0 {
             w.raw(b",");
         }
         w.key(k);
         match param {
-            Param::Raw(v) => w.value(v),
+            Param::Raw(v) => write_v(w, *v),
             Param::Children(kids) => {
                 w.raw(b"[");
                 for (j, kid) in kids.iter().enumerate() {
@@ -766,16 +993,16 @@ fn write_pred<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Pred<'_>) {
 
 fn write_sorted_list<S: CanonSink + ?Sized>(
     w: &mut CanonWriter<'_, S>,
-    list: &[Value],
-    order: &[usize],
+    list: &List<'_>,
+    order: &Order,
 ) {
     w.raw(b"[");
-    for (n, &i) in order.iter().enumerate() {
+    for (n, i) in order.iter().enumerate() {
         if n > 0 {
             w.raw(b",");
         }
         if let Some(v) = list.get(i) {
-            w.value(v);
+            write_v(w, v);
         }
     }
     w.raw(b"]");
@@ -790,54 +1017,50 @@ fn write_evidence(
     w.raw(b"{\"dependencies\":");
     write_sorted_list(w, &e.deps, &e.deps_order);
     w.raw(b",\"evidence_id\":");
-    w.value(e.evidence_id);
+    write_v(w, e.evidence_id);
     w.raw(b",\"evidence_type\":");
-    w.value(e.evidence_type);
+    write_v(w, e.evidence_type);
     let a = pos(w);
     w.raw(b",\"hash\":");
-    w.value(e.hash);
+    write_v(w, e.hash);
     w.raw(b",\"signature\":");
-    w.value(e.signature);
+    write_v(w, e.signature);
     let b = pos(w);
-    write_evidence_tail(w, e);
+    w.raw(b",\"source\":");
+    write_v(w, e.source);
+    w.raw(b",\"timestamp\":");
+    w.float(e.timestamp);
+    w.raw(b",\"value\":");
+    write_obj(w, e.value);
+    w.raw(b"}");
     let end = pos(w);
     (start..a, b..end)
 }
 
-/// `,"source":..,"timestamp":..,"value":..}`: the members after `signature`.
-fn write_evidence_tail<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, e: &Evidence<'_>) {
-    w.raw(b",\"source\":");
-    w.value(e.source);
-    w.raw(b",\"timestamp\":");
-    w.float(e.timestamp);
-    w.raw(b",\"value\":");
-    w.object(e.value);
-    w.raw(b"}");
-}
-
 fn write_proof<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Proof<'_>) {
     w.raw(b"{\"final_conclusion\":");
-    w.value(p.final_conclusion);
+    write_v(w, p.final_conclusion);
     w.raw(b",\"steps\":[");
     for (n, s) in p.steps.iter().enumerate() {
         if n > 0 {
             w.raw(b",");
         }
         w.raw(b"{\"conclusion\":");
-        w.value(s.conclusion);
+        write_v(w, s.conclusion);
         w.raw(b",\"evidence_refs\":");
         write_sorted_list(w, &s.refs, &s.refs_order);
         w.raw(b",\"premises\":[");
-        for (j, pr) in s.premises.iter().enumerate() {
+        for (j, p) in s.premises.iter().enumerate() {
             if j > 0 {
                 w.raw(b",");
             }
-            w.value(pr);
+            write_v(w, p);
         }
-        w.raw(b"],\"rule\":");
-        w.value(s.rule);
+        w.raw(b"]");
+        w.raw(b",\"rule\":");
+        write_v(w, s.rule);
         w.raw(b",\"step_id\":");
-        w.value(s.step_id);
+        write_v(w, s.step_id);
         w.raw(b"}");
     }
     w.raw(b"]}");
@@ -845,23 +1068,20 @@ fn write_proof<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Proof<'_>)
 
 /// Streams an attestation's signed payload (`{certificate_digest, decision, reason, stake,
 /// timestamp, validator_id}`) into `sink`.
-pub(crate) fn write_attestation_payload<S: CanonSink + ?Sized>(
-    sink: &mut S,
-    a: &Attestation<'_>,
-) {
+pub(crate) fn write_attestation_payload<S: CanonSink + ?Sized>(sink: &mut S, a: &Attestation<'_>) {
     let mut w = CanonWriter::new(sink);
     w.raw(b"{\"certificate_digest\":");
-    w.value(a.certificate_digest);
+    write_v(&mut w, a.certificate_digest);
     w.raw(b",\"decision\":");
-    w.value(a.decision);
+    write_v(&mut w, a.decision);
     w.raw(b",\"reason\":");
-    w.value(a.reason);
+    write_v(&mut w, a.reason);
     w.raw(b",\"stake\":");
     w.float(a.stake);
     w.raw(b",\"timestamp\":");
     w.float(a.timestamp);
     w.raw(b",\"validator_id\":");
-    w.value(a.validator_id);
+    write_v(&mut w, a.validator_id);
     w.raw(b"}");
     w.finish();
 }

@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::LazyLock;
 
+use super::doc::{Arr, K, Obj, V};
 use crate::json::{MAX_INT_DIGITS, Object, Value, python_float_repr};
 
 /// Python raised (TypeError, ValueError, OverflowError, AttributeError, KeyError).
@@ -17,24 +18,64 @@ pub(crate) struct PyError;
 pub(crate) type PyResult<T> = Result<T, PyError>;
 
 /// `{}` for defaults and for `dict("")` / `dict([])`.
-pub(crate) static EMPTY_OBJECT: Object = Object { entries: Vec::new() };
-/// `""` for defaults.
-pub(crate) static EMPTY_STR: Value = Value::String(String::new());
-/// `None`, for `dict.get` misses.
-pub(crate) static NONE: Value = Value::Null;
+pub(crate) static EMPTY_OBJECT: Object = Object {
+    entries: Vec::new(),
+};
+static EMPTY_STR_V: Value = Value::String(String::new());
+static NONE_V: Value = Value::Null;
+static EMPTY_ARR_V: Value = Value::Array(Vec::new());
+static EMPTY_OBJ_V: Value = Value::Object(Object {
+    entries: Vec::new(),
+});
+static ZERO_V: LazyLock<Value> = LazyLock::new(|| Value::from(0));
+static POD_V1_V: LazyLock<Value> = LazyLock::new(|| Value::from("pod-v1"));
+
+/// `None`.
+pub(crate) fn none() -> V<'static> {
+    V::J(&NONE_V)
+}
+/// `""`.
+pub(crate) fn empty_str() -> V<'static> {
+    V::J(&EMPTY_STR_V)
+}
+/// `[]`.
+pub(crate) fn empty_list() -> V<'static> {
+    V::J(&EMPTY_ARR_V)
+}
+/// `{}`.
+pub(crate) fn empty_dict() -> V<'static> {
+    V::J(&EMPTY_OBJ_V)
+}
 /// `0`, the default of `counts.get(severity, 0)`.
-pub(crate) static ZERO: LazyLock<Value> = LazyLock::new(|| Value::from(0));
+pub(crate) fn zero() -> V<'static> {
+    V::J(&ZERO_V)
+}
 /// `"pod-v1"`, the default `rule_set_id`.
-pub(crate) static POD_V1: LazyLock<Value> = LazyLock::new(|| Value::from("pod-v1"));
+pub(crate) fn pod_v1() -> V<'static> {
+    V::J(&POD_V1_V)
+}
 
 /// `dict.get(key)` with `None` for a miss.
-pub(crate) fn get<'a>(o: &'a Object, key: &str) -> &'a Value {
-    o.get(key).unwrap_or(&NONE)
+pub(crate) fn get<'d>(o: Obj<'d>, key: &str) -> V<'d> {
+    o.get(key).unwrap_or(none())
 }
 
 /// Lists and dicts cannot be set members or dict keys.
-pub(crate) fn is_hashable(v: &Value) -> bool {
-    !matches!(v, Value::Array(_) | Value::Object(_))
+pub(crate) fn is_hashable(v: V<'_>) -> bool {
+    !matches!(v.kind(), K::Arr(_) | K::Obj(_))
+}
+
+/// Python truthiness: `None`, `False`, `0`, `0.0`, `""`, `[]`, `{}` are false.
+pub(crate) fn truthy(v: V<'_>) -> bool {
+    match v.kind() {
+        K::Null => false,
+        K::Bool(b) => b,
+        K::Int(t) => t != "0",
+        K::Float(f) => f != 0.0,
+        K::Str(s) => !s.is_empty(),
+        K::Arr(a) => !a.is_empty(),
+        K::Obj(o) => !o.is_empty(),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -49,11 +90,11 @@ pub(crate) enum Num<'a> {
 }
 
 /// The value as a Python number (`bool` is an `int`), if it is one.
-pub(crate) fn num(v: &Value) -> Option<Num<'_>> {
-    match v {
-        Value::Int(i) => Some(Num::Int(Cow::Borrowed(&i.text))),
-        Value::Bool(b) => Some(Num::Int(Cow::Borrowed(if *b { "1" } else { "0" }))),
-        Value::Float(f) => Some(Num::Float(*f)),
+pub(crate) fn num<'d>(v: V<'d>) -> Option<Num<'d>> {
+    match v.kind() {
+        K::Int(t) => Some(Num::Int(Cow::Borrowed(t))),
+        K::Bool(b) => Some(Num::Int(Cow::Borrowed(if b { "1" } else { "0" }))),
+        K::Float(f) => Some(Num::Float(f)),
         _ => None,
     }
 }
@@ -84,13 +125,17 @@ fn cmp_int_float(i: &str, f: f64) -> Option<Ordering> {
         return None;
     }
     if f.is_infinite() {
-        return Some(if f > 0.0 { Ordering::Less } else { Ordering::Greater });
+        return Some(if f > 0.0 {
+            Ordering::Less
+        } else {
+            Ordering::Greater
+        });
     }
     // Fast path: integers below 2^53 are exact doubles.
-    if let Ok(small) = i.parse::<i64>() {
-        if small.unsigned_abs() <= (1u64 << 53) {
-            return (small as f64).partial_cmp(&f);
-        }
+    if let Ok(small) = i.parse::<i64>()
+        && small.unsigned_abs() <= (1u64 << 53)
+    {
+        return (small as f64).partial_cmp(&f);
     }
     let whole = f.trunc();
     match cmp_int_text(i, &integral_float_text(whole)) {
@@ -122,16 +167,15 @@ pub(crate) fn num_le_zero(n: &Num<'_>) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// Python `a == b` for JSON-born values.
-pub(crate) fn py_eq(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Null, Value::Null) => true,
-        (Value::String(x), Value::String(y)) => x == y,
-        (Value::Array(x), Value::Array(y)) => {
-            x.len() == y.len() && x.iter().zip(y).all(|(p, q)| py_eq(p, q))
+pub(crate) fn py_eq(a: V<'_>, b: V<'_>) -> bool {
+    match (a.kind(), b.kind()) {
+        (K::Null, K::Null) => true,
+        (K::Str(x), K::Str(y)) => x == y,
+        (K::Arr(x), K::Arr(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| py_eq(p, q))
         }
-        (Value::Object(x), Value::Object(y)) => {
-            x.len() == y.len()
-                && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
+        (K::Obj(x), K::Obj(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| py_eq(v, w)))
         }
         _ => match (num(a), num(b)) {
             (Some(x), Some(y)) => num_cmp(&x, &y) == Some(Ordering::Equal),
@@ -141,15 +185,15 @@ pub(crate) fn py_eq(a: &Value, b: &Value) -> bool {
 }
 
 /// Python `v == "s"`.
-pub(crate) fn eq_str(v: &Value, s: &str) -> bool {
+pub(crate) fn eq_str(v: V<'_>, s: &str) -> bool {
     v.as_str() == Some(s)
 }
 
 /// Python `a < b` as an ordering for `sorted()`: strings by code point, numbers exactly;
 /// anything else raises `TypeError`.
-pub(crate) fn py_cmp(a: &Value, b: &Value) -> PyResult<Ordering> {
-    match (a, b) {
-        (Value::String(x), Value::String(y)) => Ok(x.as_bytes().cmp(y.as_bytes())),
+pub(crate) fn py_cmp(a: V<'_>, b: V<'_>) -> PyResult<Ordering> {
+    match (a.kind(), b.kind()) {
+        (K::Str(x), K::Str(y)) => Ok(x.as_bytes().cmp(y.as_bytes())),
         _ => match (num(a), num(b)) {
             // JSON values cannot be NaN, so the comparison is total here.
             (Some(x), Some(y)) => Ok(num_cmp(&x, &y).unwrap_or(Ordering::Equal)),
@@ -158,36 +202,48 @@ pub(crate) fn py_cmp(a: &Value, b: &Value) -> PyResult<Ordering> {
     }
 }
 
-/// Stable `sorted()` of keys: the permutation of indices, or `TypeError` when two keys are not
-/// comparable. With fewer than two keys Python compares nothing, so nothing can raise.
-pub(crate) fn sorted_indices<'v>(
-    n: usize,
-    key: impl Fn(usize) -> &'v Value,
-) -> PyResult<Vec<usize>> {
-    let mut idx: Vec<usize> = (0..n).collect();
+/// A permutation that `sorted()` would apply; `Identity` when the input is already in order
+/// (the common case, which then costs no allocation).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Order {
+    Identity(usize),
+    Perm(Vec<usize>),
+}
+
+impl Order {
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let (n, perm) = match self {
+            Order::Identity(n) => (*n, None),
+            Order::Perm(p) => (p.len(), Some(p)),
+        };
+        (0..n).map(move |i| perm.and_then(|p| p.get(i).copied()).unwrap_or(i))
+    }
+}
+
+/// Stable `sorted()` of keys, or `TypeError` when two keys are not comparable. With fewer than
+/// two keys Python compares nothing, so nothing can raise.
+pub(crate) fn sorted_order<'v>(n: usize, key: impl Fn(usize) -> V<'v>) -> PyResult<Order> {
     if n < 2 {
-        return Ok(idx);
+        return Ok(Order::Identity(n));
     }
-    let all_str = (0..n).all(|i| matches!(key(i), Value::String(_)));
-    if all_str {
-        idx.sort_by(|&a, &b| match (key(a), key(b)) {
-            (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
-            _ => Ordering::Equal,
-        });
-        return Ok(idx);
-    }
+    let all_str = (0..n).all(|i| matches!(key(i).kind(), K::Str(_)));
     // Any mix of types leaves an adjacent incomparable pair in every possible order, and
     // Python's sort compares every adjacent pair of its result, so it raises.
-    if !(0..n).all(|i| num(key(i)).is_some()) {
+    if !all_str && !(0..n).all(|i| num(key(i)).is_some()) {
         return Err(PyError);
     }
-    idx.sort_by(|&a, &b| py_cmp(key(a), key(b)).unwrap_or(Ordering::Equal));
-    Ok(idx)
+    let cmp = |a: usize, b: usize| py_cmp(key(a), key(b)).unwrap_or(Ordering::Equal);
+    if (1..n).all(|i| cmp(i - 1, i) != Ordering::Greater) {
+        return Ok(Order::Identity(n));
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|&a, &b| cmp(a, b));
+    Ok(Order::Perm(idx))
 }
 
 /// Python `needle in values` for a list (`==` membership).
-pub(crate) fn list_contains(values: &[&Value], needle: &Value) -> bool {
-    values.iter().any(|v| py_eq(v, needle))
+pub(crate) fn list_contains(values: &[V<'_>], needle: V<'_>) -> bool {
+    values.iter().any(|v| py_eq(*v, needle))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,13 +251,13 @@ pub(crate) fn list_contains(values: &[&Value], needle: &Value) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 /// Python `str(v)`, as used by the reference's f-string failure codes.
-pub(crate) fn py_str(v: &Value) -> Cow<'_, str> {
-    match v {
-        Value::String(s) => Cow::Borrowed(s),
-        Value::Int(i) => Cow::Borrowed(&i.text),
-        other => {
+pub(crate) fn py_str<'d>(v: V<'d>) -> Cow<'d, str> {
+    match v.kind() {
+        K::Str(s) => Cow::Borrowed(s),
+        K::Int(t) => Cow::Borrowed(t),
+        _ => {
             let mut out = String::new();
-            repr_into(other, &mut out);
+            repr_into(v, &mut out);
             Cow::Owned(out)
         }
     }
@@ -212,21 +268,25 @@ pub(crate) fn float_repr(f: f64) -> String {
     if f.is_nan() {
         "nan".to_owned()
     } else if f.is_infinite() {
-        if f > 0.0 { "inf".to_owned() } else { "-inf".to_owned() }
+        if f > 0.0 {
+            "inf".to_owned()
+        } else {
+            "-inf".to_owned()
+        }
     } else {
         python_float_repr(f)
     }
 }
 
-fn repr_into(v: &Value, out: &mut String) {
-    match v {
-        Value::Null => out.push_str("None"),
-        Value::Bool(true) => out.push_str("True"),
-        Value::Bool(false) => out.push_str("False"),
-        Value::Int(i) => out.push_str(&i.text),
-        Value::Float(f) => out.push_str(&float_repr(*f)),
-        Value::String(s) => repr_str(s, out),
-        Value::Array(a) => {
+fn repr_into(v: V<'_>, out: &mut String) {
+    match v.kind() {
+        K::Null => out.push_str("None"),
+        K::Bool(true) => out.push_str("True"),
+        K::Bool(false) => out.push_str("False"),
+        K::Int(t) => out.push_str(t),
+        K::Float(f) => out.push_str(&float_repr(f)),
+        K::Str(s) => repr_str(s, out),
+        K::Arr(a) => {
             out.push('[');
             for (n, item) in a.iter().enumerate() {
                 if n > 0 {
@@ -236,7 +296,7 @@ fn repr_into(v: &Value, out: &mut String) {
             }
             out.push(']');
         }
-        Value::Object(o) => {
+        K::Obj(o) => {
             out.push('{');
             for (n, (k, item)) in o.iter().enumerate() {
                 if n > 0 {
@@ -256,7 +316,11 @@ fn repr_into(v: &Value, out: &mut String) {
 /// private-use characters are escaped; other non-ASCII characters are kept.
 fn repr_str(s: &str, out: &mut String) {
     use std::fmt::Write as _;
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     out.push(quote);
     for c in s.chars() {
         match c {
@@ -271,8 +335,12 @@ fn repr_str(s: &str, out: &mut String) {
             c if (c as u32) < 0x20 || (0x7f..=0xa0).contains(&(c as u32)) || c == '\u{ad}' => {
                 let _ = write!(out, "\\x{:02x}", c as u32);
             }
-            '\u{2028}' | '\u{2029}' | '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}'
-            | '\u{feff}' | '\u{e000}'..='\u{f8ff}' => {
+            '\u{2028}'
+            | '\u{2029}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{feff}'
+            | '\u{e000}'..='\u{f8ff}' => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
@@ -299,7 +367,10 @@ fn strip_underscores(s: &str) -> Option<Cow<'_, str>> {
     let mut out = String::with_capacity(s.len());
     for (i, &c) in b.iter().enumerate() {
         if c == b'_' {
-            let before = i.checked_sub(1).and_then(|j| b.get(j)).is_some_and(u8::is_ascii_digit);
+            let before = i
+                .checked_sub(1)
+                .and_then(|j| b.get(j))
+                .is_some_and(u8::is_ascii_digit);
             let after = b.get(i + 1).is_some_and(u8::is_ascii_digit);
             if !(before && after) {
                 return None;
@@ -312,13 +383,13 @@ fn strip_underscores(s: &str) -> Option<Cow<'_, str>> {
 }
 
 /// Python `int(v)`: exact canonical decimal text.
-pub(crate) fn py_int(v: &Value) -> PyResult<Cow<'_, str>> {
-    match v {
-        Value::Int(i) => Ok(Cow::Borrowed(&i.text)),
-        Value::Bool(b) => Ok(Cow::Borrowed(if *b { "1" } else { "0" })),
+pub(crate) fn py_int<'d>(v: V<'d>) -> PyResult<Cow<'d, str>> {
+    match v.kind() {
+        K::Int(t) => Ok(Cow::Borrowed(t)),
+        K::Bool(b) => Ok(Cow::Borrowed(if b { "1" } else { "0" })),
         // int(nan) is ValueError, int(inf) OverflowError; otherwise truncation.
-        Value::Float(f) if f.is_finite() => Ok(Cow::Owned(integral_float_text(f.trunc()))),
-        Value::String(s) => int_from_str(s).map(Cow::Owned),
+        K::Float(f) if f.is_finite() => Ok(Cow::Owned(integral_float_text(f.trunc()))),
+        K::Str(s) => int_from_str(s).map(Cow::Owned),
         _ => Err(PyError),
     }
 }
@@ -350,16 +421,16 @@ fn int_from_str(s: &str) -> PyResult<String> {
 }
 
 /// Python `float(v)`. Strings may yield NaN or infinities, as in Python.
-pub(crate) fn py_float(v: &Value) -> PyResult<f64> {
-    match v {
-        Value::Float(f) => Ok(*f),
-        Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
-        Value::Int(i) => {
-            let f = i.to_f64();
+pub(crate) fn py_float(v: V<'_>) -> PyResult<f64> {
+    match v.kind() {
+        K::Float(f) => Ok(f),
+        K::Bool(b) => Ok(if b { 1.0 } else { 0.0 }),
+        K::Int(t) => {
+            let f: f64 = t.parse().map_err(|_| PyError)?;
             // float(int) raises OverflowError instead of returning infinity.
             if f.is_finite() { Ok(f) } else { Err(PyError) }
         }
-        Value::String(s) => float_from_str(s),
+        K::Str(s) => float_from_str(s),
         _ => Err(PyError),
     }
 }
@@ -429,11 +500,11 @@ fn is_decimal_float(b: &[u8]) -> bool {
 
 /// Python `list(v)`: a list stays, a string yields its characters, a dict its keys; other
 /// types are not iterable.
-pub(crate) fn py_list(v: &Value) -> PyResult<Cow<'_, [Value]>> {
-    match v {
-        Value::Array(a) => Ok(Cow::Borrowed(a.as_slice())),
-        Value::String(s) => Ok(Cow::Owned(s.chars().map(|c| Value::String(c.into())).collect())),
-        Value::Object(o) => Ok(Cow::Owned(o.keys().map(Value::from).collect())),
+pub(crate) fn py_list(v: V<'_>) -> PyResult<Arr<'_>> {
+    match v.kind() {
+        K::Arr(a) => Ok(a),
+        K::Str(s) => Ok(Arr::Chars(s)),
+        K::Obj(o) => Ok(Arr::Keys(o)),
         _ => Err(PyError),
     }
 }
@@ -441,11 +512,11 @@ pub(crate) fn py_list(v: &Value) -> PyResult<Cow<'_, [Value]>> {
 /// Python `dict(v)` for JSON values: a dict stays; an empty list or string gives `{}`.
 /// Python would also build a dict from a list of pairs; we reject that form as malformed
 /// (it would need non-string keys in the hash, and no producer emits it).
-pub(crate) fn py_dict(v: &Value) -> PyResult<&Object> {
-    match v {
-        Value::Object(o) => Ok(o),
-        Value::Array(a) if a.is_empty() => Ok(&EMPTY_OBJECT),
-        Value::String(s) if s.is_empty() => Ok(&EMPTY_OBJECT),
+pub(crate) fn py_dict(v: V<'_>) -> PyResult<Obj<'_>> {
+    match v.kind() {
+        K::Obj(o) => Ok(o),
+        K::Arr(a) if a.is_empty() => Ok(Obj::J(&EMPTY_OBJECT)),
+        K::Str("") => Ok(Obj::J(&EMPTY_OBJECT)),
         _ => Err(PyError),
     }
 }
@@ -453,11 +524,11 @@ pub(crate) fn py_dict(v: &Value) -> PyResult<&Object> {
 /// Iterating `v` in a `for` loop whose body needs dict elements (`from_dict(x)` for each x):
 /// a list yields its items; an empty string or dict yields nothing; a non-empty string or dict
 /// yields strings, on which `from_dict` raises.
-pub(crate) fn py_iter_dicts(v: &Value) -> PyResult<&[Value]> {
-    match v {
-        Value::Array(a) => Ok(a),
-        Value::String(s) if s.is_empty() => Ok(&[]),
-        Value::Object(o) if o.is_empty() => Ok(&[]),
+pub(crate) fn py_iter_dicts(v: V<'_>) -> PyResult<Arr<'_>> {
+    match v.kind() {
+        K::Arr(a) => Ok(a),
+        K::Str("") => Ok(Arr::J(&[])),
+        K::Obj(o) if o.is_empty() => Ok(Arr::J(&[])),
         _ => Err(PyError),
     }
 }
@@ -467,8 +538,13 @@ mod tests {
     use super::*;
     use crate::json::{ParseMode, parse};
 
-    fn v(s: &str) -> Value {
+    fn owned(s: &str) -> Value {
         parse(s.as_bytes(), ParseMode::Python).unwrap()
+    }
+
+    /// Leaks: test-only convenience for a `'static` view.
+    fn v(s: &str) -> V<'static> {
+        V::J(Box::leak(Box::new(owned(s))))
     }
 
     #[test]
@@ -487,50 +563,58 @@ mod tests {
             ("\"+5\"", "5"),
         ];
         for (src, want) in ok {
-            assert_eq!(py_int(&v(src)).unwrap(), *want, "{src}");
+            assert_eq!(py_int(v(src)).unwrap(), *want, "{src}");
         }
-        for bad in ["null", "[]", "{}", "\"1.0\"", "\"abc\"", "\"\"", "\"1__0\"", "\"_1\""] {
-            assert!(py_int(&v(bad)).is_err(), "{bad}");
+        for bad in [
+            "null", "[]", "{}", "\"1.0\"", "\"abc\"", "\"\"", "\"1__0\"", "\"_1\"",
+        ] {
+            assert!(py_int(v(bad)).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn float_coercions() {
-        assert_eq!(py_float(&v("1700000100")).unwrap(), 1_700_000_100.0);
-        assert_eq!(py_float(&v("\" 1.5e3 \"")).unwrap(), 1500.0);
-        assert_eq!(py_float(&v("\"1_0.5\"")).unwrap(), 10.5);
-        assert_eq!(py_float(&v("\".5\"")).unwrap(), 0.5);
-        assert_eq!(py_float(&v("\"5.\"")).unwrap(), 5.0);
-        assert!(py_float(&v("\"nan\"")).unwrap().is_nan());
-        assert_eq!(py_float(&v("\"-Infinity\"")).unwrap(), f64::NEG_INFINITY);
-        assert_eq!(py_float(&v("\"1e400\"")).unwrap(), f64::INFINITY);
-        assert_eq!(py_float(&v("true")).unwrap(), 1.0);
+        assert_eq!(py_float(v("1700000100")).unwrap(), 1_700_000_100.0);
+        assert_eq!(py_float(v("\" 1.5e3 \"")).unwrap(), 1500.0);
+        assert_eq!(py_float(v("\"1_0.5\"")).unwrap(), 10.5);
+        assert_eq!(py_float(v("\".5\"")).unwrap(), 0.5);
+        assert_eq!(py_float(v("\"5.\"")).unwrap(), 5.0);
+        assert!(py_float(v("\"nan\"")).unwrap().is_nan());
+        assert_eq!(py_float(v("\"-Infinity\"")).unwrap(), f64::NEG_INFINITY);
+        assert_eq!(py_float(v("\"1e400\"")).unwrap(), f64::INFINITY);
+        assert_eq!(py_float(v("true")).unwrap(), 1.0);
         let huge = format!("1{}", "0".repeat(400));
-        assert!(py_float(&v(&huge)).is_err());
+        assert!(py_float(v(&huge)).is_err());
         for bad in ["null", "[]", "\"\"", "\"1e\"", "\"0x10\"", "\".\""] {
-            assert!(py_float(&v(bad)).is_err(), "{bad}");
+            assert!(py_float(v(bad)).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn equality_and_order() {
-        assert!(py_eq(&v("1"), &v("1.0")));
-        assert!(py_eq(&v("true"), &v("1")));
-        assert!(!py_eq(&v("\"1\""), &v("1")));
-        assert!(py_eq(&v("{\"a\":[1,2]}"), &v("{\"a\":[1.0,2]}")));
+        assert!(py_eq(v("1"), v("1.0")));
+        assert!(py_eq(v("true"), v("1")));
+        assert!(!py_eq(v("\"1\""), v("1")));
+        assert!(py_eq(v("{\"a\":[1,2]}"), v("{\"a\":[1.0,2]}")));
         let big = v("123456789012345678901234567890");
-        assert_eq!(py_cmp(&big, &v("1.2345678901234568e29")).unwrap(), Ordering::Greater);
-        assert_eq!(py_cmp(&v("9007199254740993"), &v("9007199254740992.0")).unwrap(), Ordering::Greater);
-        assert!(py_cmp(&v("1"), &v("\"a\"")).is_err());
-        assert!(py_cmp(&v("null"), &v("null")).is_err());
+        assert_eq!(
+            py_cmp(big, v("1.2345678901234568e29")).unwrap(),
+            Ordering::Greater
+        );
+        assert_eq!(
+            py_cmp(v("9007199254740993"), v("9007199254740992.0")).unwrap(),
+            Ordering::Greater
+        );
+        assert!(py_cmp(v("1"), v("\"a\"")).is_err());
+        assert!(py_cmp(v("null"), v("null")).is_err());
     }
 
     #[test]
     fn str_of_values() {
-        assert_eq!(py_str(&v("null")), "None");
-        assert_eq!(py_str(&v("true")), "True");
-        assert_eq!(py_str(&v("1e16")), "1e+16");
-        assert_eq!(py_str(&v("[\"a\",1,{\"b\":null}]")), "['a', 1, {'b': None}]");
-        assert_eq!(py_str(&v("[\"it's\"]")), "[\"it's\"]");
+        assert_eq!(py_str(v("null")), "None");
+        assert_eq!(py_str(v("true")), "True");
+        assert_eq!(py_str(v("1e16")), "1e+16");
+        assert_eq!(py_str(v("[\"a\",1,{\"b\":null}]")), "['a', 1, {'b': None}]");
+        assert_eq!(py_str(v("[\"it's\"]")), "[\"it's\"]");
     }
 }

@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use hmac::Mac;
 
 use super::config::{CheckerConfig, HmacSha256, Keys};
-use super::py::{NONE, sorted_indices};
+use super::doc::V;
+use super::py::{none, sorted_order};
 use super::{Mode, check_value_with};
 use crate::json::{CanonWriter, Object, Value, canon_sha256_hex};
 
@@ -42,7 +43,8 @@ pub(crate) fn hmac_sign_value(key: &[u8], v: &Value) -> Result<String, SignError
 }
 
 fn field<'v>(o: &'v Object, k: &str) -> Result<&'v Value, SignError> {
-    o.get(k).ok_or_else(|| SignError::Malformed(format!("missing {k}")))
+    o.get(k)
+        .ok_or_else(|| SignError::Malformed(format!("missing {k}")))
 }
 
 /// `EvidenceObject(...).sign(key)`: returns the wire form (`to_dict` order: `evidence_id,
@@ -50,15 +52,17 @@ fn field<'v>(o: &'v Object, k: &str) -> Result<&'v Value, SignError> {
 /// Input: an object with `evidence_id`, `evidence_type`, `source`, `timestamp`, and optional
 /// `value` (default `{}`) and `dependencies` (default `[]`); other members are ignored.
 pub fn sign_evidence(obj: &Value, key: &[u8]) -> Result<Value, SignError> {
-    let o = obj.as_object().ok_or_else(|| SignError::Malformed("not an object".into()))?;
+    let o = obj
+        .as_object()
+        .ok_or_else(|| SignError::Malformed("not an object".into()))?;
     let deps = match o.get("dependencies") {
         None => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
         Some(_) => return Err(SignError::Malformed("dependencies".into())),
     };
-    let order = sorted_indices(deps.len(), |i| deps.get(i).unwrap_or(&NONE))
+    let order = sorted_order(deps.len(), |i| deps.get(i).map_or(none(), V::J))
         .map_err(|_| SignError::Malformed("dependencies are not sortable".into()))?;
-    let sorted: Vec<Value> = order.iter().filter_map(|&i| deps.get(i).cloned()).collect();
+    let sorted: Vec<Value> = order.iter().filter_map(|i| deps.get(i).cloned()).collect();
     let value = match o.get("value") {
         None => Value::Object(Object::new()),
         Some(v @ Value::Object(_)) => v.clone(),
@@ -90,14 +94,25 @@ pub fn sign_evidence(obj: &Value, key: &[u8]) -> Result<Value, SignError> {
 /// certificate_digest, timestamp, stake, reason, signature`). `stake` defaults to `1.0` and
 /// `reason` to `""`; values are signed with the JSON type they have.
 pub fn sign_attestation(att: &Value, key: &[u8]) -> Result<Value, SignError> {
-    let o = att.as_object().ok_or_else(|| SignError::Malformed("not an object".into()))?;
+    let o = att
+        .as_object()
+        .ok_or_else(|| SignError::Malformed("not an object".into()))?;
     let payload: Object = [
         ("validator_id", field(o, "validator_id")?.clone()),
         ("decision", field(o, "decision")?.clone()),
-        ("certificate_digest", field(o, "certificate_digest")?.clone()),
+        (
+            "certificate_digest",
+            field(o, "certificate_digest")?.clone(),
+        ),
         ("timestamp", field(o, "timestamp")?.clone()),
-        ("stake", o.get("stake").cloned().unwrap_or(Value::Float(1.0))),
-        ("reason", o.get("reason").cloned().unwrap_or_else(|| Value::from(""))),
+        (
+            "stake",
+            o.get("stake").cloned().unwrap_or(Value::Float(1.0)),
+        ),
+        (
+            "reason",
+            o.get("reason").cloned().unwrap_or_else(|| Value::from("")),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -124,7 +139,11 @@ pub fn simulate_validators(
 ) -> Result<Vec<Value>, SignError> {
     let keys = Keys::new(checker);
     let report = check_value_with(certificate, checker, &keys, Mode::AcceptWithoutQuorum);
-    if let Some(bad) = report.failures.iter().find(|f| crate::codes::is_malformed(&f.code)) {
+    if let Some(bad) = report
+        .failures
+        .iter()
+        .find(|f| crate::codes::is_malformed(&f.code))
+    {
         return Err(SignError::Malformed(bad.code.clone()));
     }
     let (decision, reason) = if report.accepted {
@@ -138,7 +157,10 @@ pub fn simulate_validators(
         let att: Object = [
             ("validator_id", Value::from(id.as_str())),
             ("decision", Value::from(decision)),
-            ("certificate_digest", Value::from(report.certificate_digest.as_str())),
+            (
+                "certificate_digest",
+                Value::from(report.certificate_digest.as_str()),
+            ),
             ("timestamp", Value::Float(timestamp)),
             ("stake", Value::Float(stake)),
             ("reason", Value::from(reason.as_str())),

@@ -50,6 +50,8 @@ pub struct Bucket {
     pub equivocations: u64,
     /// Crashes.
     pub crashes: u64,
+    /// Byzantine forks below a TC's highest QC.
+    pub forks: u64,
 }
 
 /// The outcome of a campaign.
@@ -80,13 +82,14 @@ impl CampaignReport {
             let k = b.scenarios.max(1);
             let _ = writeln!(
                 s,
-                "  {name:<12} {:>6} runs, avg {:>6} events, {:>5.1} heights, {:>5.1} rounds, {} equivocations, {} crashes",
+                "  {name:<12} {:>6} runs, avg {:>6} events, {:>5.1} heights, {:>5.1} rounds, {} equivocations, {} crashes, {} forks",
                 b.scenarios,
                 b.events / k,
                 b.heights as f64 / k as f64,
                 b.rounds as f64 / k as f64,
                 b.equivocations,
-                b.crashes
+                b.crashes,
+                b.forks
             );
         };
         for (m, b) in &self.by_mix {
@@ -157,4 +160,5 @@ fn add(b: &mut Bucket, s: &super::Stats) {
     b.rounds += s.max_round;
     b.equivocations += s.equivocations;
     b.crashes += s.crashes;
+    b.forks += s.forks;
 }

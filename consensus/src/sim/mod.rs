@@ -1,28 +1,50 @@
 //! A deterministic, seeded simulator for the consensus core (in the spirit of TigerBeetle's VOPR
 //! and FoundationDB's simulation): n validators, a simulated network with delay, reordering,
 //! duplication, loss and partitions, crashes and restarts (a restarted validator gets back only
-//! its persisted [`SafetyData`] and committed root), and twins (Bano et al.): up to f validators
-//! run twice with the same keys, in different partitions, so they equivocate.
+//! what it persisted: [`SafetyData`], the blocks it voted for, its committed root; crashes often
+//! hit between two actions of one batch), and twins (Bano et al.): up to f validators run twice
+//! with the same keys, in different partitions, so they equivocate. Seven fault mixes
+//! ([`FaultMix`]) over n = 4, 7 and 10.
 //!
 //! Every run checks ([`Violation`]):
-//! - agreement: no two honest validators commit different blocks at one height;
-//! - prefix: every validator's commits extend its previous ones;
+//! - agreement: no two honest validators commit different blocks at one height, and every
+//!   validator's commits extend its previous ones (committed chains are prefixes of each other);
+//! - the two safety lemmas behind it, on every QC seen on the wire: a block directly committed in
+//!   round `k` is the only certified block of its round and every block certified later extends
+//!   it; and once f+1 honest validators voted in round `k + 1` for a child of a block certified in
+//!   round `k`, every block certified after round `k + 1` extends that block (this catches a
+//!   broken lock long before it turns into two conflicting commits);
 //! - no honest validator releases votes for two blocks in one round (across restarts), votes in a
 //!   round after timing it out, or signs two proposals for one round; persisted safety data never
-//!   goes backwards; equivocation evidence never accuses an honest validator;
+//!   goes backwards; a restart never resumes below the last round voted in; equivocation evidence
+//!   verifies and never accuses an honest validator;
 //! - liveness: after GST (partitions healed, loss stopped, crashed validators restarted) every
-//!   honest validator commits new blocks within a bound;
+//!   honest validator commits [`Scenario::liveness_blocks`] new blocks within
+//!   [`Scenario::liveness_bound_ms`];
 //! - a block the application marks invalid is never committed;
-//! - every message survives its canonical encoding.
+//! - every message survives its canonical encoding (decoded from bytes at every delivery).
+//!
+//! Byzantine behaviour: twins (same keys, separate state, usually in different partitions) make
+//! up to f validators equivocate with honest code; in addition a twin that leads a round entered
+//! through a TC may replace its proposal by a fork extending a QC below its own (the move the
+//! TC lock exists for).
 //!
 //! A scenario is a pure function of its seed ([`Scenario::generate`]), so a failing seed replays
 //! exactly, with a trace of every event and action ([`RunOptions::trace`]).
 //!
-//! From the command line (see the crate's `sim::tests`):
+//! From the command line (the tests in `sim::tests`; the campaign uses every core, or
+//! `MAAT_SIM_THREADS`):
 //! ```text
-//! cargo test -p maat-consensus --lib campaign -- --nocapture              # CI campaign (10,000)
-//! MAAT_SIM_SCENARIOS=1000000 cargo test -p maat-consensus --release --lib campaign -- --nocapture
-//! MAAT_SIM_SEED=12345 cargo test -p maat-consensus --lib replay -- --nocapture   # one seed + trace
+//! # the CI campaign: 10,000 scenarios (also part of `cargo test --workspace`)
+//! cargo test -p maat-consensus --lib sim::tests::campaign -- --nocapture
+//! # a longer one, from another first seed
+//! MAAT_SIM_SCENARIOS=1000000 MAAT_SIM_FIRST_SEED=5000000 \
+//!     cargo test -p maat-consensus --release --lib sim::tests::campaign -- --nocapture
+//! # one seed, with its trace (MAAT_SIM_TRACE=all prints every line; a failing campaign prints
+//! # the tail and writes the whole trace to a file)
+//! MAAT_SIM_SEED=12345 MAAT_SIM_TRACE=all cargo test -p maat-consensus --lib sim::tests::replay -- --nocapture
+//! # the same seed under a deliberately broken rule
+//! MAAT_SIM_MUTATION=IgnoreTcLock MAAT_SIM_SEED=5 cargo test -p maat-consensus --lib sim::tests::replay -- --nocapture
 //! ```
 
 mod campaign;
@@ -47,8 +69,8 @@ use crate::core::{Action, Config, Core, Event, Recovered, RejectReason, Root, Ti
 use crate::keys::{Signer, TestKeys, TestSigner, Verifier};
 use crate::safety::{Mutation, SafetyData};
 use crate::types::{
-    Block, BlockId, Equivocation, Height, Message, Proposal, Round, SigningDomain,
-    ValidatorIndex, ValidatorSet,
+    Block, BlockId, Equivocation, Height, Message, Proposal, Round, SigningDomain, ValidatorIndex,
+    ValidatorSet,
 };
 
 /// The fault families a campaign cycles through.
@@ -64,18 +86,22 @@ pub enum FaultMix {
     Crashes,
     /// f twins in shifting partitions.
     Twins,
+    /// Many crashes, most inside a batch of actions, with short outages, while twins that are
+    /// not partitioned equivocate every time they lead (what the persistence contract guards).
+    Recovery,
     /// Everything at once.
     Chaos,
 }
 
 impl FaultMix {
     /// All mixes.
-    pub const ALL: [FaultMix; 6] = [
+    pub const ALL: [FaultMix; 7] = [
         FaultMix::Clean,
         FaultMix::Lossy,
         FaultMix::Partitions,
         FaultMix::Crashes,
         FaultMix::Twins,
+        FaultMix::Recovery,
         FaultMix::Chaos,
     ];
 }
@@ -103,8 +129,12 @@ pub struct Scenario {
     pub slow_ms: u64,
     /// Partitions shift before GST.
     pub partitions: bool,
+    /// Range of the time between partition changes (ms).
+    pub partition_churn_ms: (u64, u64),
     /// Crashes before GST.
     pub crashes: u32,
+    /// Outage after a crash (ms); half of the crashes use the lower tenth of the range.
+    pub downtime_ms: (u64, u64),
     /// Chance (‰) a crash hits in the middle of a batch of actions.
     pub mid_action_permille: u32,
     /// Chance (‰) a twin leader that entered its round through a TC proposes a fork extending a
@@ -122,6 +152,8 @@ pub struct Scenario {
     pub liveness_bound_ms: u64,
     /// New blocks each honest validator must commit after GST.
     pub liveness_blocks: u64,
+    /// Largest delay of the application's answers (payloads, validation verdicts), ms.
+    pub app_delay_ms: u64,
     /// Signature length of the test keys.
     pub sig_len: usize,
     /// Encode and decode every consensus message.
@@ -166,7 +198,9 @@ impl Scenario {
             slow_permille: 0,
             slow_ms: 0,
             partitions: false,
+            partition_churn_ms: (200, 1_500),
             crashes: 0,
+            downtime_ms: (1, 2_000),
             mid_action_permille: 0,
             fork_permille: 0,
             invalid_permille: *r.pick(&[0, 30, 100]),
@@ -175,6 +209,7 @@ impl Scenario {
             gst_ms: r.range(1_500, 5_000),
             liveness_bound_ms: 0,
             liveness_blocks: 2,
+            app_delay_ms: 5,
             sig_len: 32,
             wire: true,
             config: Self::sim_config(),
@@ -197,7 +232,11 @@ impl Scenario {
             }
             s.twins.sort();
             s.partitions = true;
-            s.fork_permille = *r.pick(&[0, 500, 1000]);
+            s.fork_permille = *r.pick(&[500, 1000]);
+            // Partitions that last a few round timeouts: long enough for TCs to form on one
+            // side while the other side's locks differ, which is what a forking leader needs.
+            s.partition_churn_ms = *r.pick(&[(300, 2_000), (1_000, 5_000)]);
+            s.gst_ms = r.range(3_000, 10_000);
         };
         match mix {
             FaultMix::Clean => {}
@@ -215,6 +254,17 @@ impl Scenario {
                 if r.chance(500) {
                     s.loss_permille = r.range(0, 200) as u32;
                 }
+            }
+            FaultMix::Recovery => {
+                let k = r.range(1, f as u64) as usize;
+                twins(&mut s, &mut r, k);
+                s.partitions = false;
+                s.fork_permille = 0;
+                s.crashes = r.range(5, 30) as u32;
+                s.mid_action_permille = 1000;
+                s.downtime_ms = (1, 50);
+                s.slow_permille = r.range(100, 300) as u32;
+                s.slow_ms = r.range(10, 200);
             }
             FaultMix::Chaos => {
                 let k = r.range(0, f as u64) as usize;
@@ -242,7 +292,9 @@ impl Scenario {
             slow_permille: 0,
             slow_ms: 0,
             partitions: false,
+            partition_churn_ms: (200, 1_500),
             crashes: 0,
+            downtime_ms: (1, 2_000),
             mid_action_permille: 0,
             fork_permille: 0,
             invalid_permille: 0,
@@ -251,6 +303,7 @@ impl Scenario {
             gst_ms: 0,
             liveness_bound_ms: u64::MAX / 4,
             liveness_blocks: u64::MAX / 4,
+            app_delay_ms: 0,
             sig_len,
             wire: true,
             config: Self::sim_config(),
@@ -269,8 +322,8 @@ impl Scenario {
     /// One line describing the scenario.
     pub fn describe(&self) -> String {
         format!(
-            "seed={} n={} mix={:?} twins={:?} delay={:?} loss={}‰ dup={}‰ slow={}‰/{}ms partitions={} \
-             crashes={} mid-action={}‰ fork={}‰ invalid={}‰ tx={}‰ skew={}ms gst={}ms bound={}ms",
+            "seed={} n={} mix={:?} twins={:?} delay={:?} loss={}‰ dup={}‰ slow={}‰/{}ms partitions={}/{:?}ms \
+             crashes={}/{:?}ms mid-action={}‰ fork={}‰ invalid={}‰ tx={}‰ skew={}ms gst={}ms bound={}ms",
             self.seed,
             self.n,
             self.mix,
@@ -281,7 +334,9 @@ impl Scenario {
             self.slow_permille,
             self.slow_ms,
             self.partitions,
+            self.partition_churn_ms,
             self.crashes,
+            self.downtime_ms,
             self.mid_action_permille,
             self.fork_permille,
             self.invalid_permille,
@@ -302,7 +357,8 @@ pub struct RunOptions {
     pub mutation: Mutation,
     /// Stop once every honest validator committed this height (benchmarks).
     pub stop_at_height: Option<Height>,
-    /// Record commit latencies (benchmarks).
+    /// Record commit latencies and the time spent inside `Core::handle` (benchmarks; the only
+    /// use of a clock in the simulator, and it does not influence the run).
     pub latencies: bool,
 }
 
@@ -333,8 +389,12 @@ pub struct Stats {
     pub rejects: u64,
     /// Timeout certificates formed.
     pub tcs: u64,
+    /// Byzantine fork proposals below the TC's highest QC.
+    pub forks: u64,
     /// Simulated time at the end (ms).
     pub sim_time_ms: u64,
+    /// Wall-clock nanoseconds spent inside `Core::handle` (only with `RunOptions::latencies`).
+    pub core_nanos: u64,
 }
 
 /// Result of one run.
@@ -529,11 +589,14 @@ impl<'a> Sim<'a> {
         }
         for s in 0..nslots {
             let t = sim.faults.range(0, 20);
-            sim.push(t, Ev::App {
-                slot: s,
-                incarnation: 0,
-                event: Event::Start,
-            });
+            sim.push(
+                t,
+                Ev::App {
+                    slot: s,
+                    incarnation: 0,
+                    event: Event::Start,
+                },
+            );
         }
         if sc.partitions {
             let t = sim.faults.range(0, sc.gst_ms / 3);
@@ -582,7 +645,9 @@ impl<'a> Sim<'a> {
         );
         match core {
             Ok(c) => slot.core = Some(c),
-            Err(e) => self.checker.violation(Violation::Codec(format!("restart failed: {e:?}"))),
+            Err(e) => self
+                .checker
+                .violation(Violation::Internal(format!("restart failed: {e:?}"))),
         }
     }
 
@@ -595,7 +660,7 @@ impl<'a> Sim<'a> {
             self.now = q.time;
             self.stats.events += 1;
             if self.stats.events > MAX_EVENTS {
-                self.checker.violation(Violation::Codec(format!(
+                self.checker.violation(Violation::Internal(format!(
                     "runaway: more than {MAX_EVENTS} events"
                 )));
                 break;
@@ -641,7 +706,8 @@ impl<'a> Sim<'a> {
 
     fn check_done(&mut self) {
         if let Some(h) = self.opts.stop_at_height {
-            let all = (0..self.slots.len()).all(|s| !self.slots[s].honest || self.checker.slot_height(s) >= h);
+            let all = (0..self.slots.len())
+                .all(|s| !self.slots[s].honest || self.checker.slot_height(s) >= h);
             if all {
                 self.done = true;
             }
@@ -651,7 +717,9 @@ impl<'a> Sim<'a> {
             return;
         }
         let need = self.gst_height + self.sc.liveness_blocks;
-        if (0..self.slots.len()).all(|s| !self.slots[s].honest || self.checker.slot_height(s) >= need) {
+        if (0..self.slots.len())
+            .all(|s| !self.slots[s].honest || self.checker.slot_height(s) >= need)
+        {
             self.done = true;
         }
     }
@@ -686,19 +754,13 @@ impl<'a> Sim<'a> {
                     return;
                 }
                 if self.faults.chance(self.sc.mid_action_permille) {
-                    self.log(|| format!("s{slot} will crash inside its next batch of actions"));
+                    // The outage starts when the crash actually hits (see `feed`).
+                    self.log(|| format!("s{slot} will crash inside its next batch of persists"));
                     self.slots[slot].crash_pending = true;
                 } else {
                     self.crash(slot);
+                    self.schedule_restart(slot);
                 }
-                // Short outages matter most: messages of the same round are still in flight.
-                let down = if self.faults.chance(500) {
-                    self.faults.range(1, 100)
-                } else {
-                    self.faults.range(100, 2_000)
-                };
-                let at = (self.now + down).min(self.sc.gst_ms);
-                self.push(at, Ev::Restart { slot });
             }
             Ev::Restart { slot } => self.restart(slot),
             Ev::Repartition => {
@@ -706,7 +768,8 @@ impl<'a> Sim<'a> {
                     return;
                 }
                 self.repartition();
-                let next = self.now + self.faults.range(200, 1_500);
+                let (lo, hi) = self.sc.partition_churn_ms;
+                let next = self.now + self.faults.range(lo, hi);
                 if next < self.sc.gst_ms {
                     self.push(next, Ev::Repartition);
                 }
@@ -746,6 +809,13 @@ impl<'a> Sim<'a> {
         }
         self.log(|| format!("s{slot} RESTART from persisted safety data and committed root"));
         self.boot(slot);
+        let resumed = self.slots[slot].core.as_ref().map(|c| c.round());
+        let last_voted = self.slots[slot].persisted.last_voted_round;
+        if resumed.is_some_and(|r| r < last_voted) {
+            self.checker.violation(Violation::Internal(format!(
+                "s{slot} resumed in round {resumed:?} below its last voted round {last_voted}"
+            )));
+        }
         self.feed(slot, Event::Start);
     }
 
@@ -792,7 +862,12 @@ impl<'a> Sim<'a> {
                 reply_to,
             } => {
                 let blocks = self.serve(to, block_id, stop_height);
-                self.log(|| format!("s{to} serves {} blocks from {block_id:?} to s{reply_to}", blocks.len()));
+                self.log(|| {
+                    format!(
+                        "s{to} serves {} blocks from {block_id:?} to s{reply_to}",
+                        blocks.len()
+                    )
+                });
                 let index = self.slots[to].index;
                 self.net_send(to, reply_to, index, Payload::FetchResp(blocks));
             }
@@ -808,7 +883,10 @@ impl<'a> Sim<'a> {
         let mut out = Vec::new();
         let mut cur = block_id;
         while out.len() < self.sc.config.max_fetch_blocks {
-            let b = core.block(&cur).cloned().or_else(|| s.store.get(&cur).cloned());
+            let b = core
+                .block(&cur)
+                .cloned()
+                .or_else(|| s.store.get(&cur).cloned());
             match b {
                 Some(b) if b.height > stop_height => {
                     cur = b.parent;
@@ -830,7 +908,14 @@ impl<'a> Sim<'a> {
         let Some(core) = self.slots[slot].core.as_mut() else {
             return;
         };
-        let actions = core.handle(local, event);
+        let actions = if self.opts.latencies {
+            let t = std::time::Instant::now();
+            let a = core.handle(local, event);
+            self.stats.core_nanos += t.elapsed().as_nanos() as u64;
+            a
+        } else {
+            core.handle(local, event)
+        };
         // A pending crash hits inside the next batch that persists something: the moment the
         // persistence contract is about.
         let persists = actions
@@ -853,7 +938,20 @@ impl<'a> Sim<'a> {
         }
         if cut.is_some() {
             self.crash(slot);
+            self.schedule_restart(slot);
         }
+    }
+
+    fn schedule_restart(&mut self, slot: usize) {
+        // Short outages matter most: messages of the same round are still in flight.
+        let (lo, hi) = self.sc.downtime_ms;
+        let down = if self.faults.chance(500) {
+            self.faults.range(lo, lo + (hi - lo) / 10)
+        } else {
+            self.faults.range(lo, hi)
+        };
+        let at = (self.now + down).min(self.sc.gst_ms);
+        self.push(at, Ev::Restart { slot });
     }
 
     fn execute(&mut self, slot: usize, action: Action) {
@@ -861,8 +959,12 @@ impl<'a> Sim<'a> {
         let honest = self.slots[slot].honest;
         match action {
             Action::PersistSafety(data) => {
-                self.checker
-                    .on_persist(slot, honest, data.last_voted_round, data.last_proposed_round);
+                self.checker.on_persist(
+                    slot,
+                    honest,
+                    data.last_voted_round,
+                    data.last_proposed_round,
+                );
                 self.slots[slot].persisted = data;
             }
             Action::PersistBlock { block_id, block } => {
@@ -887,14 +989,25 @@ impl<'a> Sim<'a> {
                     && let Some(fork) = self.forge_fork(slot, p)
                 {
                     self.log(|| format!("    s{slot} BYZANTINE: replaces its proposal by a fork below the TC's QC"));
+                    let tc_hqc = fork.block.tc.as_ref().map_or(0, |tc| tc.high_qc.round);
+                    if fork.block.justify.round < tc_hqc {
+                        self.stats.forks += 1;
+                    }
                     message = Message::Proposal(fork);
                 }
                 match &message {
-                    Message::Timeout(t) => self.checker.on_timeout(t.sender, t.round),
+                    Message::Timeout(t) => {
+                        self.checker.on_timeout(t.sender, t.round);
+                        let qc = &t.high_qc;
+                        self.checker.on_qc(qc.block_id, qc.round, qc.height);
+                    }
                     Message::Proposal(p) => {
                         let id = p.block.id();
-                        self.checker.on_proposal(p.block.proposer, p.block.round, id);
+                        self.checker.on_block(id, &p.block);
+                        self.checker
+                            .on_proposal(p.block.proposer, p.block.round, id);
                         let qc = &p.block.justify;
+                        self.checker.on_qc(qc.block_id, qc.round, qc.height);
                         for (v, _) in &qc.signatures {
                             self.checker.on_qc_vote(*v, qc.round, qc.block_id);
                         }
@@ -916,12 +1029,15 @@ impl<'a> Sim<'a> {
                 s.timers[timer_kind(timer)] = Some((timer, deadline_ms));
                 let at = deadline_ms.saturating_sub(s.offset).max(self.now);
                 let incarnation = s.incarnation;
-                self.push(at, Ev::Timer {
-                    slot,
-                    incarnation,
-                    timer,
-                    deadline: deadline_ms,
-                });
+                self.push(
+                    at,
+                    Ev::Timer {
+                        slot,
+                        incarnation,
+                        timer,
+                        deadline: deadline_ms,
+                    },
+                );
             }
             Action::RequestPayload { round, parent, .. } => self.app_payload(slot, round, parent),
             Action::ValidateBlock { block_id, block } => {
@@ -932,13 +1048,16 @@ impl<'a> Sim<'a> {
                     .and_then(|c| c.block(&block.parent))
                     .map(|p| p.app_header.clone());
                 let valid = parent_header.is_some_and(|h| block_is_valid(&h, &block));
-                let delay = s.rng.range(0, 5);
+                let delay = s.rng.range(0, self.sc.app_delay_ms);
                 let incarnation = s.incarnation;
-                self.push(self.now + delay, Ev::App {
-                    slot,
-                    incarnation,
-                    event: Event::BlockValidated { block_id, valid },
-                });
+                self.push(
+                    self.now + delay,
+                    Ev::App {
+                        slot,
+                        incarnation,
+                        event: Event::BlockValidated { block_id, valid },
+                    },
+                );
             }
             Action::FetchBlocks {
                 from,
@@ -947,16 +1066,24 @@ impl<'a> Sim<'a> {
             } => {
                 for j in 0..self.slots.len() {
                     if j != slot && self.slots[j].index == from {
-                        self.net_send(slot, j, index, Payload::FetchReq {
-                            block_id,
-                            stop_height,
-                            reply_to: slot,
-                        });
+                        self.net_send(
+                            slot,
+                            j,
+                            index,
+                            Payload::FetchReq {
+                                block_id,
+                                stop_height,
+                                reply_to: slot,
+                            },
+                        );
                     }
                 }
             }
             Action::Commit { blocks, qc, .. } => {
                 self.checker.on_commit(slot, honest, &blocks);
+                if honest && let Some((_, last)) = blocks.last() {
+                    self.checker.on_direct_commit(last.height, last.round);
+                }
                 if self.opts.latencies && honest {
                     for (id, _) in &blocks {
                         if let Some(t) = self.proposed_at.get(id) {
@@ -991,13 +1118,25 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// A proposal for the same round that extends the QC of the parent's parent instead of the
-    /// parent: below the TC's highest QC whenever the TC reports the parent's QC.
-    fn forge_fork(&self, slot: usize, p: &Proposal) -> Option<Proposal> {
+    /// A proposal for the same round that extends an ancestor of the parent (at a random depth)
+    /// instead of the parent: below the TC's highest QC whenever the TC reports the parent's QC.
+    fn forge_fork(&mut self, slot: usize, p: &Proposal) -> Option<Proposal> {
         let core = self.slots[slot].core.as_ref()?;
-        let parent = core.block(&p.block.parent)?;
-        let qc = parent.justify.clone();
-        let grand = core.block(&qc.block_id)?;
+        // Certificates of the ancestors of the parent, nearest first: (QC, certified block).
+        let mut candidates = Vec::new();
+        let mut cur = core.block(&p.block.parent)?.clone();
+        while let Some(grand) = core.block(&cur.justify.block_id) {
+            if cur.height == 0 {
+                break;
+            }
+            candidates.push((cur.justify.clone(), grand.clone()));
+            cur = grand.clone();
+        }
+        if candidates.is_empty() {
+            return None;
+        }
+        let depth = self.faults.below(candidates.len().min(4) as u64) as usize;
+        let (qc, grand) = candidates.swap_remove(depth);
         if qc.round + 1 >= p.block.round {
             return None;
         }
@@ -1059,6 +1198,7 @@ impl<'a> Sim<'a> {
 
     fn app_payload(&mut self, slot: usize, round: Round, parent: BlockId) {
         let gst = self.gst;
+        let app_delay = self.sc.app_delay_ms;
         let (tx, invalid, interval) = (
             self.sc.tx_permille,
             self.sc.invalid_permille,
@@ -1078,7 +1218,11 @@ impl<'a> Sim<'a> {
             p.extend_from_slice(&s.rng.next_u64().to_le_bytes()[..(s.rng.below(8) as usize)]);
             p
         };
-        let mut payload = if s.rng.chance(tx) { make(s) } else { Vec::new() };
+        let mut payload = if s.rng.chance(tx) {
+            make(s)
+        } else {
+            Vec::new()
+        };
         let mut header = app_header(&parent_header, &payload);
         if !gst && s.rng.chance(invalid) {
             // A leader whose application proposes something the ledger rejects.
@@ -1092,7 +1236,7 @@ impl<'a> Sim<'a> {
         }
         let incarnation = s.incarnation;
         let later = payload.is_empty() && s.rng.chance(tx / 2);
-        let delay = s.rng.range(0, 3);
+        let delay = s.rng.range(0, app_delay);
         let late = if later {
             let p = make(s);
             let h = app_header(&parent_header, &p);
@@ -1100,26 +1244,32 @@ impl<'a> Sim<'a> {
         } else {
             None
         };
-        self.push(self.now + delay, Ev::App {
-            slot,
-            incarnation,
-            event: Event::PayloadReady {
-                round,
-                payload,
-                app_header: header,
-            },
-        });
-        if let Some((d, payload, app_header)) = late {
-            // Transactions arriving while the leader waits for the empty-block interval.
-            self.push(self.now + d, Ev::App {
+        self.push(
+            self.now + delay,
+            Ev::App {
                 slot,
                 incarnation,
                 event: Event::PayloadReady {
                     round,
                     payload,
-                    app_header,
+                    app_header: header,
                 },
-            });
+            },
+        );
+        if let Some((d, payload, app_header)) = late {
+            // Transactions arriving while the leader waits for the empty-block interval.
+            self.push(
+                self.now + d,
+                Ev::App {
+                    slot,
+                    incarnation,
+                    event: Event::PayloadReady {
+                        round,
+                        payload,
+                        app_header,
+                    },
+                },
+            );
         }
     }
 
@@ -1133,7 +1283,13 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn net_send(&mut self, from_slot: usize, to_slot: usize, from: ValidatorIndex, payload: Payload) {
+    fn net_send(
+        &mut self,
+        from_slot: usize,
+        to_slot: usize,
+        from: ValidatorIndex,
+        payload: Payload,
+    ) {
         self.stats.messages += 1;
         match &payload {
             Payload::Wire(bytes, kind) => {
@@ -1169,17 +1325,24 @@ impl<'a> Sim<'a> {
                 return;
             }
         }
-        let copies = if !self.gst && self.net.chance(sc.dup_permille) { 2 } else { 1 };
+        let copies = if !self.gst && self.net.chance(sc.dup_permille) {
+            2
+        } else {
+            1
+        };
         for _ in 0..copies {
             let mut delay = self.net.range(sc.delay_ms.0, sc.delay_ms.1);
             if !self.gst && self.net.chance(sc.slow_permille) {
                 delay += self.net.range(0, sc.slow_ms);
             }
-            self.push(self.now + delay, Ev::Deliver {
-                to: to_slot,
-                from,
-                payload: payload.clone(),
-            });
+            self.push(
+                self.now + delay,
+                Ev::Deliver {
+                    to: to_slot,
+                    from,
+                    payload: payload.clone(),
+                },
+            );
         }
     }
 }
@@ -1220,13 +1383,19 @@ fn describe_message(m: &Message) -> String {
             t.round,
             t.sender,
             t.high_qc.round,
-            t.last_tc.as_ref().map(|tc| format!(" tc r{}", tc.round)).unwrap_or_default()
+            t.last_tc
+                .as_ref()
+                .map(|tc| format!(" tc r{}", tc.round))
+                .unwrap_or_default()
         ),
         Message::Sync(s) => format!(
             "sync hqc r{} {:?}{}",
             s.high_qc.round,
             s.high_qc.block_id,
-            s.high_tc.as_ref().map(|tc| format!(" tc r{}", tc.round)).unwrap_or_default()
+            s.high_tc
+                .as_ref()
+                .map(|tc| format!(" tc r{}", tc.round))
+                .unwrap_or_default()
         ),
     }
 }
@@ -1250,7 +1419,10 @@ fn describe_event(e: &Event) -> String {
 fn describe_action(a: &Action) -> String {
     match a {
         Action::PersistBlock { block_id, block } => {
-            format!("persist block r{} h{} {block_id:?}", block.round, block.height)
+            format!(
+                "persist block r{} h{} {block_id:?}",
+                block.round, block.height
+            )
         }
         Action::PersistSafety(d) => format!(
             "persist lvr={} lpr={} lock=r{}{}{}",
@@ -1269,7 +1441,11 @@ fn describe_action(a: &Action) -> String {
         Action::Send { to, message } => format!("send to {to}: {}", describe_message(message)),
         Action::Broadcast { message } => format!("broadcast: {}", describe_message(message)),
         Action::SetTimer { timer, deadline_ms } => format!("timer {timer:?} at {deadline_ms}"),
-        Action::RequestPayload { round, parent, height } => {
+        Action::RequestPayload {
+            round,
+            parent,
+            height,
+        } => {
             format!("request payload r{round} h{height} on {parent:?}")
         }
         Action::ValidateBlock { block_id, block } => {
@@ -1280,11 +1456,18 @@ fn describe_action(a: &Action) -> String {
             block_id,
             stop_height,
         } => format!("fetch {block_id:?} from {from} (above h{stop_height})"),
-        Action::Commit { blocks, commit_qc, .. } => {
-            let hs: Vec<String> = blocks.iter().map(|(id, b)| format!("h{} {id:?}", b.height)).collect();
+        Action::Commit {
+            blocks, commit_qc, ..
+        } => {
+            let hs: Vec<String> = blocks
+                .iter()
+                .map(|(id, b)| format!("h{} {id:?}", b.height))
+                .collect();
             format!("COMMIT [{}] by qc r{}", hs.join(", "), commit_qc.round)
         }
-        Action::ReportEquivocation(e) => format!("EQUIVOCATION by {} in r{}", e.culprit(), e.round()),
+        Action::ReportEquivocation(e) => {
+            format!("EQUIVOCATION by {} in r{}", e.culprit(), e.round())
+        }
         Action::Reject { from, reason } => format!("reject from {from:?}: {reason}"),
     }
 }

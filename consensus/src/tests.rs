@@ -1,0 +1,1061 @@
+//! Unit tests of the pieces (encoding, certificates, safety rules) and of the core's behaviour
+//! on hand-built inputs. The randomized campaign lives in `sim::tests`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::codec::{Decode, DecodeError, Encode};
+use crate::safety::{Mutation, SafetyData, SafetyError, SafetyRules, VoteInput, commit_rule};
+use crate::sim::Rng;
+use crate::verify::{CertError, verify_qc, verify_tc};
+use crate::*;
+
+type TestCore = Core<TestSigner, TestKeys>;
+
+fn config() -> Config {
+    Config {
+        chain_id: [7; 32],
+        genesis_time_ms: 1_000,
+        ..Config::default()
+    }
+}
+
+fn domain() -> SigningDomain {
+    SigningDomain {
+        chain_id: config().chain_id,
+        epoch: 0,
+    }
+}
+
+fn genesis_id() -> BlockId {
+    config().genesis_block().id()
+}
+
+fn keys(n: usize) -> TestKeys {
+    TestKeys::new(n, 32)
+}
+
+fn qc_for(keys: &TestKeys, signers: &[u32], block_id: BlockId, round: Round, height: Height) -> Qc {
+    let msg = domain().vote_bytes(&block_id, round, height);
+    Qc {
+        block_id,
+        round,
+        height,
+        signatures: signers
+            .iter()
+            .map(|&i| {
+                let v = ValidatorIndex(i);
+                (v, keys.signer(v).unwrap().sign(&msg))
+            })
+            .collect(),
+    }
+}
+
+fn tc_for(keys: &TestKeys, signers: &[(u32, Round)], round: Round, high_qc: Qc) -> Tc {
+    Tc {
+        round,
+        high_qc,
+        signatures: signers
+            .iter()
+            .map(|&(i, hqc)| {
+                let v = ValidatorIndex(i);
+                TcSignature {
+                    signer: v,
+                    high_qc_round: hqc,
+                    signature: keys
+                        .signer(v)
+                        .unwrap()
+                        .sign(&domain().timeout_bytes(round, hqc)),
+                }
+            })
+            .collect(),
+    }
+}
+
+/// A block of `round` extending `parent` (certified by `justify`), proposed by the round leader.
+fn child(parent: &Block, justify: Qc, round: Round, n: usize, payload: &[u8]) -> Block {
+    Block {
+        height: parent.height + 1,
+        round,
+        parent: justify.block_id,
+        timestamp_ms: parent.timestamp_ms + 1,
+        proposer: ValidatorIndex((round % n as u64) as u32),
+        payload: payload.to_vec(),
+        app_header: Vec::new(),
+        justify,
+        tc: None,
+    }
+}
+
+fn propose(keys: &TestKeys, block: Block) -> Proposal {
+    let id = block.id();
+    let signature = keys
+        .signer(block.proposer)
+        .unwrap()
+        .sign(&domain().proposal_bytes(&id, block.round));
+    Proposal {
+        block: Arc::new(block),
+        signature,
+    }
+}
+
+fn core(n: usize, me: u32) -> TestCore {
+    let k = keys(n);
+    Core::new(
+        config(),
+        ValidatorSet::equal(0, n).unwrap(),
+        ValidatorIndex(me),
+        k.signer(ValidatorIndex(me)).unwrap(),
+        k,
+        Recovered::genesis(&config(), 0),
+    )
+    .unwrap()
+}
+
+fn sample_messages() -> Vec<Message> {
+    let k = keys(4);
+    let g = config().genesis_block();
+    let b1 = child(&g, Qc::genesis(g.id()), 1, 4, b"tx");
+    let qc1 = qc_for(&k, &[0, 1, 3], b1.id(), 1, 1);
+    let tc2 = tc_for(&k, &[(0, 1), (2, 0), (3, 1)], 2, qc1.clone());
+    let mut b3 = child(&b1, qc1.clone(), 3, 4, b"");
+    b3.tc = Some(tc2.clone());
+    b3.app_header = vec![9; 40];
+    let vote = Vote {
+        block_id: b1.id(),
+        round: 1,
+        height: 1,
+        voter: ValidatorIndex(2),
+        signature: SigBytes(vec![1, 2, 3]),
+    };
+    let timeout = TimeoutMsg {
+        round: 3,
+        high_qc: qc1.clone(),
+        last_tc: Some(tc2.clone()),
+        sender: ValidatorIndex(1),
+        signature: SigBytes(vec![4; 32]),
+    };
+    vec![
+        Message::Proposal(propose(&k, b1)),
+        Message::Proposal(propose(&k, b3)),
+        Message::Vote(vote),
+        Message::Timeout(timeout),
+        Message::Sync(SyncInfo {
+            high_qc: qc1,
+            high_tc: Some(tc2),
+        }),
+    ]
+}
+
+// ---- encoding -----------------------------------------------------------------------------------
+
+#[test]
+fn messages_round_trip_and_reencode_identically() {
+    for m in sample_messages() {
+        let bytes = m.encode();
+        let back = Message::decode(&bytes).unwrap();
+        assert_eq!(back, m);
+        assert_eq!(back.encode(), bytes);
+    }
+    let data = SafetyData {
+        epoch: 3,
+        last_voted_round: 9,
+        last_proposed_round: 8,
+        high_qc: Qc::genesis(genesis_id()),
+        high_tc: match &sample_messages()[4] {
+            Message::Sync(s) => s.high_tc.clone(),
+            _ => None,
+        },
+        last_vote: None,
+        last_timeout: match &sample_messages()[3] {
+            Message::Timeout(t) => Some(t.clone()),
+            _ => None,
+        },
+    };
+    assert_eq!(SafetyData::decode(&data.encode()).unwrap(), data);
+}
+
+#[test]
+fn decoder_rejects_non_canonical_input() {
+    let bytes = sample_messages()[1].encode();
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    assert_eq!(Message::decode(&trailing), Err(DecodeError::TrailingBytes));
+    let mut bad_tag = bytes.clone();
+    bad_tag[0] = 9;
+    assert_eq!(Message::decode(&bad_tag), Err(DecodeError::BadTag(9)));
+    // Every strict prefix is an error, never a panic.
+    for len in 0..bytes.len() {
+        assert!(
+            Message::decode(&bytes[..len]).is_err(),
+            "prefix {len} decoded"
+        );
+    }
+    // Signers out of order are refused.
+    let k = keys(4);
+    let mut qc = qc_for(&k, &[0, 1, 2], BlockId([1; 32]), 1, 1);
+    qc.signatures.swap(0, 1);
+    assert!(matches!(
+        Qc::decode(&qc.encode()),
+        Err(DecodeError::NonCanonical(_))
+    ));
+    // An option tag other than 0/1.
+    let mut sync = Message::Sync(SyncInfo {
+        high_qc: Qc::genesis(genesis_id()),
+        high_tc: None,
+    })
+    .encode();
+    *sync.last_mut().unwrap() = 2;
+    assert_eq!(Message::decode(&sync), Err(DecodeError::BadTag(2)));
+}
+
+#[test]
+fn decoder_survives_garbage() {
+    let mut rng = Rng::new(99);
+    let samples: Vec<Vec<u8>> = sample_messages().iter().map(|m| m.encode()).collect();
+    for i in 0..20_000 {
+        let mut b = samples[i % samples.len()].clone();
+        // Flip, insert and truncate at random; also pure noise.
+        for _ in 0..rng.range(1, 4) {
+            match rng.below(4) {
+                0 if !b.is_empty() => {
+                    let at = rng.below(b.len() as u64) as usize;
+                    b[at] ^= 1 << rng.below(8);
+                }
+                1 => {
+                    let at = rng.below(b.len() as u64 + 1) as usize;
+                    b.insert(at, rng.next_u64() as u8);
+                }
+                2 => b.truncate(rng.below(b.len() as u64 + 1) as usize),
+                _ => b = (0..rng.below(64)).map(|_| rng.next_u64() as u8).collect(),
+            }
+        }
+        if let Ok(m) = Message::decode(&b) {
+            assert_eq!(m.encode(), b, "accepted bytes must be canonical");
+        }
+    }
+    // A count that claims more items than bytes follow does not allocate or panic.
+    let mut huge = vec![2u8];
+    huge.extend_from_slice(&[0; 32 + 16 + 4]);
+    huge.extend_from_slice(&u32::MAX.to_le_bytes());
+    assert!(Message::decode(&huge).is_err());
+}
+
+#[test]
+fn ids_and_signing_bytes_are_domain_separated_and_pinned() {
+    let g = config().genesis_block();
+    // Pinned: changing the block encoding or the domain string changes every id on the chain.
+    assert_eq!(
+        g.id().to_string(),
+        "82ad234e057c50fba4214ab831f0aa86d7f3e657a3821689b30d698638c9df31"
+    );
+    let mut g2 = g.clone();
+    g2.timestamp_ms += 1;
+    assert_ne!(g.id(), g2.id());
+    let d = domain();
+    let id = BlockId([5; 32]);
+    let vote = d.vote_bytes(&id, 3, 2);
+    assert!(vote.starts_with(b"maat/vote/v1\0"));
+    assert!(d.timeout_bytes(3, 2).starts_with(b"maat/timeout/v1\0"));
+    assert!(d.proposal_bytes(&id, 3).starts_with(b"maat/proposal/v1\0"));
+    let other_chain = SigningDomain {
+        chain_id: [8; 32],
+        epoch: 0,
+    };
+    assert_ne!(vote, other_chain.vote_bytes(&id, 3, 2));
+    let other_epoch = SigningDomain { epoch: 1, ..d };
+    assert_ne!(vote, other_epoch.vote_bytes(&id, 3, 2));
+}
+
+// ---- validator set and certificates ------------------------------------------------------------
+
+#[test]
+fn quorum_thresholds() {
+    for (n, q, v) in [(1, 1, 1), (4, 3, 2), (7, 5, 3), (10, 7, 4), (31, 21, 11)] {
+        let s = ValidatorSet::equal(0, n).unwrap();
+        assert_eq!((s.quorum_power(), s.validity_power()), (q, v), "n={n}");
+    }
+    // Weighted: total 10, quorum 7, validity 4.
+    let s = ValidatorSet::new(0, vec![5, 2, 2, 1]).unwrap();
+    assert_eq!(
+        (s.total_power(), s.quorum_power(), s.validity_power()),
+        (10, 7, 4)
+    );
+    assert_eq!(s.leader(6), ValidatorIndex(2));
+    assert!(ValidatorSet::new(0, vec![]).is_err());
+    assert!(ValidatorSet::new(0, vec![1, 0]).is_err());
+    assert!(ValidatorSet::new(0, vec![u64::MAX, 1]).is_err());
+}
+
+#[test]
+fn qc_and_tc_verification() {
+    let k = keys(4);
+    let vs = ValidatorSet::equal(0, 4).unwrap();
+    let d = domain();
+    let g = genesis_id();
+    let id = BlockId([3; 32]);
+    let ok = qc_for(&k, &[0, 2, 3], id, 4, 2);
+    assert_eq!(verify_qc(&ok, &vs, &k, &d, &g), Ok(()));
+    assert_eq!(
+        verify_qc(&qc_for(&k, &[0, 2], id, 4, 2), &vs, &k, &d, &g),
+        Err(CertError::NoQuorum)
+    );
+    let mut dup = ok.clone();
+    dup.signatures[1] = dup.signatures[0].clone();
+    assert_eq!(
+        verify_qc(&dup, &vs, &k, &d, &g),
+        Err(CertError::UnsortedSigners)
+    );
+    let mut forged = ok.clone();
+    forged.round = 5;
+    assert!(matches!(
+        verify_qc(&forged, &vs, &k, &d, &g),
+        Err(CertError::BadSignature(_))
+    ));
+    let unknown = qc_for(&TestKeys::new(5, 32), &[0, 2, 4], id, 4, 2);
+    assert_eq!(
+        verify_qc(&unknown, &vs, &k, &d, &g),
+        Err(CertError::UnknownSigner(ValidatorIndex(4)))
+    );
+    assert_eq!(verify_qc(&Qc::genesis(g), &vs, &k, &d, &g), Ok(()));
+    assert_eq!(
+        verify_qc(&Qc::genesis(id), &vs, &k, &d, &g),
+        Err(CertError::BadGenesis)
+    );
+    // A signature from another chain does not count.
+    let other = SigningDomain {
+        chain_id: [1; 32],
+        epoch: 0,
+    };
+    assert!(verify_qc(&ok, &vs, &k, &other, &g).is_err());
+
+    let tc = tc_for(&k, &[(0, 4), (1, 2), (3, 0)], 6, ok.clone());
+    assert_eq!(verify_tc(&tc, &vs, &k, &d, &g), Ok(()));
+    // The carried QC must be the highest reported one.
+    let low = tc_for(&k, &[(0, 3), (1, 2), (3, 0)], 6, ok.clone());
+    assert_eq!(verify_tc(&low, &vs, &k, &d, &g), Err(CertError::BadHighQc));
+    let short = tc_for(&k, &[(0, 4), (1, 2)], 6, ok);
+    assert_eq!(verify_tc(&short, &vs, &k, &d, &g), Err(CertError::NoQuorum));
+}
+
+// ---- safety rules -------------------------------------------------------------------------------
+
+fn rules(data: SafetyData, mutation: Mutation) -> SafetyRules {
+    SafetyRules::new(ValidatorIndex(1), domain(), data, mutation)
+}
+
+fn input(block: &Block) -> VoteInput<'_> {
+    VoteInput {
+        block,
+        block_id: block.id(),
+        parent_timestamp_ms: block.timestamp_ms - 1,
+        local_now_ms: block.timestamp_ms,
+        max_clock_skew_ms: 500,
+        payload_valid: true,
+    }
+}
+
+#[test]
+fn vote_rule() {
+    let k = keys(4);
+    let s = k.signer(ValidatorIndex(1)).unwrap();
+    let g = config().genesis_block();
+    let b1 = child(&g, Qc::genesis(g.id()), 1, 4, b"");
+    let mut r = rules(SafetyData::new(0, Qc::genesis(g.id())), Mutation::None);
+    let (vote, data) = r.sign_vote(&input(&b1), &s).unwrap();
+    assert_eq!((vote.round, data.last_voted_round), (1, 1));
+    assert_eq!(data.last_vote, Some(vote));
+    // Never twice in a round, even for another block.
+    let mut other = b1.clone();
+    other.payload = b"x".to_vec();
+    assert!(matches!(
+        r.sign_vote(&input(&other), &s),
+        Err(SafetyError::RoundNotAfterLastVote { .. })
+    ));
+    // A round not justified by its QC (no TC) is refused.
+    let qc1 = qc_for(&k, &[0, 1, 2], b1.id(), 1, 1);
+    let skip = child(&b1, qc1.clone(), 3, 4, b"");
+    assert!(matches!(
+        r.check_vote(&input(&skip)),
+        Err(SafetyError::NotSafeToVote { .. })
+    ));
+    // With a TC of the previous round whose highest QC is not above the block's QC: fine.
+    let mut with_tc = skip.clone();
+    with_tc.tc = Some(tc_for(&k, &[(0, 1), (2, 1), (3, 0)], 2, qc1.clone()));
+    assert_eq!(r.check_vote(&input(&with_tc)), Ok(()));
+    // A TC reporting a higher QC than the block extends: the lock forbids it.
+    let b2 = child(&b1, qc1.clone(), 2, 4, b"");
+    let qc2 = qc_for(&k, &[0, 1, 2], b2.id(), 2, 2);
+    let mut fork = child(&b1, qc1, 4, 4, b"fork");
+    fork.tc = Some(tc_for(&k, &[(0, 2), (2, 1), (3, 1)], 3, qc2));
+    assert!(matches!(
+        r.check_vote(&input(&fork)),
+        Err(SafetyError::NotSafeToVote { .. })
+    ));
+    // ... which is exactly what the mutant lets through.
+    let m = rules(r.data().clone(), Mutation::IgnoreTcLock);
+    assert_eq!(m.check_vote(&input(&fork)), Ok(()));
+    // Payload verdict and timestamps.
+    let b2b = child(&b1, qc_for(&k, &[0, 1, 2], b1.id(), 1, 1), 2, 4, b"");
+    let mut i = input(&b2b);
+    i.payload_valid = false;
+    assert_eq!(r.check_vote(&i), Err(SafetyError::PayloadNotValid));
+    let mut i = input(&b2b);
+    i.parent_timestamp_ms = b2b.timestamp_ms;
+    assert_eq!(r.check_vote(&i), Err(SafetyError::TimestampNotAfterParent));
+    let mut i = input(&b2b);
+    i.local_now_ms = b2b.timestamp_ms - 501;
+    assert_eq!(r.check_vote(&i), Err(SafetyError::TimestampTooFarAhead));
+}
+
+#[test]
+fn timeout_rule_and_proposal_rule() {
+    let k = keys(4);
+    let s = k.signer(ValidatorIndex(1)).unwrap();
+    let g = config().genesis_block();
+    let gqc = Qc::genesis(g.id());
+    let mut r = rules(SafetyData::new(0, gqc.clone()), Mutation::None);
+    let (t, data) = r.sign_timeout(1, &gqc, None, &s).unwrap();
+    assert_eq!((t.round, data.last_voted_round), (1, 1));
+    assert_eq!(
+        r.sign_timeout(1, &gqc, None, &s),
+        Err(SafetyError::AlreadyTimedOut(1))
+    );
+    // Timing out forbids voting later in that round.
+    let b1 = child(&g, gqc.clone(), 1, 4, b"");
+    assert!(matches!(
+        r.check_vote(&input(&b1)),
+        Err(SafetyError::RoundNotAfterLastVote { .. })
+    ));
+    // A timeout must carry at least the lock and be justified by its QC or TC.
+    let qc1 = qc_for(&k, &[0, 1, 2], b1.id(), 1, 1);
+    r.observe_qc(&qc1);
+    assert_eq!(
+        r.check_timeout(2, &gqc, None),
+        Err(SafetyError::HighQcBelowLock)
+    );
+    assert_eq!(
+        r.check_timeout(5, &qc1, None),
+        Err(SafetyError::NotSafeToTimeout(5))
+    );
+    assert_eq!(r.check_timeout(2, &qc1, None), Ok(()));
+    // Proposals: once per round, only own, never in a round already voted or timed out in.
+    let s5 = k.signer(ValidatorIndex(1)).unwrap();
+    let b5 = Arc::new(child(&b1, qc1.clone(), 5, 4, b""));
+    let mut b5tc = (*b5).clone();
+    b5tc.tc = Some(tc_for(&k, &[(0, 1), (2, 1), (3, 0)], 4, qc1.clone()));
+    let b5tc = Arc::new(b5tc);
+    assert_eq!(
+        r.sign_proposal(b5.clone(), b5.id(), &s5).map(|_| ()),
+        Err(SafetyError::NotSafeToVote {
+            round: 5,
+            qc_round: 1,
+            tc: None
+        })
+    );
+    assert!(r.sign_proposal(b5tc.clone(), b5tc.id(), &s5).is_ok());
+    assert_eq!(
+        r.sign_proposal(b5tc.clone(), b5tc.id(), &s5).map(|_| ()),
+        Err(SafetyError::AlreadyProposed(5))
+    );
+    let not_mine = Arc::new(child(&b1, qc1, 2, 4, b""));
+    assert_eq!(
+        r.sign_proposal(not_mine.clone(), not_mine.id(), &s5)
+            .map(|_| ()),
+        Err(SafetyError::NotOwnProposal)
+    );
+}
+
+#[test]
+fn commit_rule_needs_consecutive_rounds() {
+    let k = keys(4);
+    let g = config().genesis_block();
+    let b1 = child(&g, Qc::genesis(g.id()), 1, 4, b"");
+    let qc1 = qc_for(&k, &[0, 1, 2], b1.id(), 1, 1);
+    let b2 = child(&b1, qc1.clone(), 2, 4, b"");
+    assert_eq!(commit_rule(&b2, b2.id(), Mutation::None), Some(b1.id()));
+    let b3 = child(&b1, qc1, 3, 4, b"");
+    assert_eq!(commit_rule(&b3, b3.id(), Mutation::None), None);
+    assert_eq!(
+        commit_rule(&b3, b3.id(), Mutation::CommitOnOneChain),
+        Some(b3.id())
+    );
+}
+
+// ---- the core, driven by hand ---------------------------------------------------------------------
+
+/// A synchronous driver: instant network, clock `now`, application accepting everything
+/// (payload `b"tx"` unless told otherwise).
+struct Net {
+    nodes: Vec<TestCore>,
+    queue: VecDeque<(usize, Event)>,
+    now: u64,
+    commits: Vec<Vec<Height>>,
+    log: Vec<(usize, Action)>,
+    payload: Vec<u8>,
+}
+
+impl Net {
+    fn new(n: usize) -> Net {
+        Net {
+            nodes: (0..n as u32).map(|i| core(n, i)).collect(),
+            queue: (0..n).map(|i| (i, Event::Start)).collect(),
+            now: 10_000,
+            commits: vec![Vec::new(); n],
+            log: Vec::new(),
+            payload: b"tx".to_vec(),
+        }
+    }
+
+    fn run_until(&mut self, mut done: impl FnMut(&Net) -> bool) {
+        let n = self.nodes.len();
+        let mut steps = 0;
+        while let Some((i, ev)) = self.queue.pop_front() {
+            steps += 1;
+            assert!(steps < 100_000, "no progress");
+            let me = ValidatorIndex(i as u32);
+            for a in self.nodes[i].handle(self.now, ev) {
+                self.log.push((i, a.clone()));
+                match a {
+                    Action::Send { to, message } => self
+                        .queue
+                        .push_back((to.0 as usize, Event::Message { from: me, message })),
+                    Action::Broadcast { message } => {
+                        for j in (0..n).filter(|j| *j != i) {
+                            let message = message.clone();
+                            self.queue
+                                .push_back((j, Event::Message { from: me, message }));
+                        }
+                    }
+                    Action::RequestPayload { round, .. } => self.queue.push_back((
+                        i,
+                        Event::PayloadReady {
+                            round,
+                            payload: self.payload.clone(),
+                            app_header: Vec::new(),
+                        },
+                    )),
+                    Action::ValidateBlock { block_id, .. } => self.queue.push_back((
+                        i,
+                        Event::BlockValidated {
+                            block_id,
+                            valid: true,
+                        },
+                    )),
+                    Action::Commit { blocks, .. } => {
+                        self.commits[i].extend(blocks.iter().map(|(_, b)| b.height))
+                    }
+                    _ => {}
+                }
+            }
+            if done(self) {
+                return;
+            }
+        }
+    }
+}
+
+#[test]
+fn four_validators_commit_in_order_and_persist_before_sending() {
+    let mut net = Net::new(4);
+    net.run_until(|net| net.commits.iter().all(|c| c.len() >= 10));
+    for c in &net.commits {
+        assert_eq!(c[..10], (1..=10).collect::<Vec<_>>());
+    }
+    // Every signed vote, timeout and proposal leaves after the safety data that contains it.
+    let mut persisted: Vec<Option<SafetyData>> = vec![None; 4];
+    for (i, a) in &net.log {
+        match a {
+            Action::PersistSafety(d) => persisted[*i] = Some(d.clone()),
+            Action::Send {
+                message: Message::Vote(v),
+                ..
+            } => {
+                let d = persisted[*i].as_ref().expect("persisted before the vote");
+                assert_eq!(d.last_vote.as_ref(), Some(v));
+            }
+            Action::Broadcast {
+                message: Message::Proposal(p),
+            } => {
+                let d = persisted[*i]
+                    .as_ref()
+                    .expect("persisted before the proposal");
+                assert!(d.last_proposed_round >= p.block.round);
+            }
+            _ => {}
+        }
+    }
+    assert!(net.nodes.iter().all(|c| c.metrics().rejected == 0));
+}
+
+#[test]
+fn restarted_validator_resends_its_vote_and_never_signs_another() {
+    let n = 4;
+    let k = keys(n);
+    let g = config().genesis_block();
+    let b1 = child(&g, Qc::genesis(g.id()), 1, n, b"tx");
+    let p1 = propose(&k, b1.clone());
+    // Validator 3 votes in round 1 and sends to the leader of round 2 (validator 2).
+    let mut c = core(n, 3);
+    let mut persisted = None;
+    let mut votes = Vec::new();
+    let run = |c: &mut TestCore,
+               ev: Event,
+               persisted: &mut Option<SafetyData>,
+               votes: &mut Vec<Vote>| {
+        let mut q = VecDeque::from([ev]);
+        while let Some(ev) = q.pop_front() {
+            for a in c.handle(10_000, ev) {
+                match a {
+                    Action::PersistSafety(d) => *persisted = Some(d),
+                    Action::ValidateBlock { block_id, .. } => q.push_back(Event::BlockValidated {
+                        block_id,
+                        valid: true,
+                    }),
+                    Action::Send {
+                        message: Message::Vote(v),
+                        ..
+                    } => votes.push(v),
+                    _ => {}
+                }
+            }
+        }
+    };
+    let msg = |p: &Proposal| Event::Message {
+        from: ValidatorIndex(1),
+        message: Message::Proposal(p.clone()),
+    };
+    run(&mut c, msg(&p1), &mut persisted, &mut votes);
+    assert_eq!(votes.len(), 1);
+    // Restart from the persisted safety data only (genesis root, no pending blocks).
+    let data = persisted.clone().unwrap();
+    let mut c = Core::new(
+        config(),
+        ValidatorSet::equal(0, n).unwrap(),
+        ValidatorIndex(3),
+        k.signer(ValidatorIndex(3)).unwrap(),
+        k.clone(),
+        Recovered {
+            root: Root::genesis(&config()),
+            safety: data,
+            blocks: Vec::new(),
+        },
+    )
+    .unwrap();
+    // The same proposal again: the very same vote is re-sent, not a new signature.
+    run(&mut c, msg(&p1), &mut persisted, &mut votes);
+    assert_eq!(votes.len(), 2);
+    assert_eq!(votes[0], votes[1]);
+    // A conflicting proposal for round 1 (an equivocating leader) gets no vote.
+    let mut b1x = b1.clone();
+    b1x.payload = b"other".to_vec();
+    run(&mut c, msg(&propose(&k, b1x)), &mut persisted, &mut votes);
+    assert_eq!(votes.len(), 2);
+}
+
+#[test]
+fn hostile_messages_are_rejected_with_a_reason() {
+    let n = 4;
+    let k = keys(n);
+    let mut c = core(n, 0);
+    let g = config().genesis_block();
+    let from = ValidatorIndex(3);
+    let reasons = |c: &mut TestCore, m: Message| -> Vec<RejectReason> {
+        c.handle(10_000, Event::Message { from, message: m })
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Reject { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .collect()
+    };
+    // Wrong leader.
+    let mut b = child(&g, Qc::genesis(g.id()), 1, n, b"");
+    b.proposer = ValidatorIndex(2);
+    let r = reasons(&mut c, Message::Proposal(propose(&k, b)));
+    assert!(matches!(r[..], [RejectReason::WrongLeader { .. }]));
+    // Bad signature.
+    let mut p = propose(&k, child(&g, Qc::genesis(g.id()), 1, n, b""));
+    p.signature = SigBytes(vec![0; 32]);
+    assert_eq!(
+        reasons(&mut c, Message::Proposal(p)),
+        vec![RejectReason::BadSignature]
+    );
+    // A QC without quorum.
+    let b1 = child(&g, Qc::genesis(g.id()), 1, n, b"");
+    let weak = qc_for(&k, &[0, 1], b1.id(), 1, 1);
+    let b2 = child(&b1, weak, 2, n, b"");
+    let r = reasons(&mut c, Message::Proposal(propose(&k, b2)));
+    assert_eq!(r, vec![RejectReason::InvalidQc(CertError::NoQuorum)]);
+    // A round skipped without a TC.
+    let qc1 = qc_for(&k, &[0, 1, 2], b1.id(), 1, 1);
+    let skip = child(&b1, qc1.clone(), 3, n, b"");
+    assert!(matches!(
+        reasons(&mut c, Message::Proposal(propose(&k, skip)))[..],
+        [RejectReason::Malformed(_)]
+    ));
+    // Votes from strangers, with bad signatures, far in the future.
+    let mut v = Vote {
+        block_id: b1.id(),
+        round: 1,
+        height: 1,
+        voter: ValidatorIndex(9),
+        signature: SigBytes(vec![0; 32]),
+    };
+    assert_eq!(
+        reasons(&mut c, Message::Vote(v.clone())),
+        vec![RejectReason::UnknownValidator(ValidatorIndex(9))]
+    );
+    v.voter = ValidatorIndex(1);
+    assert_eq!(
+        reasons(&mut c, Message::Vote(v.clone())),
+        vec![RejectReason::BadSignature]
+    );
+    v.round = 10_000;
+    assert!(matches!(
+        reasons(&mut c, Message::Vote(v))[..],
+        [RejectReason::FutureRound { .. }]
+    ));
+    // A timeout whose round its certificates do not justify.
+    let t = TimeoutMsg {
+        round: 7,
+        high_qc: qc1,
+        last_tc: None,
+        sender: ValidatorIndex(1),
+        signature: SigBytes(vec![0; 32]),
+    };
+    assert_eq!(
+        reasons(&mut c, Message::Timeout(t)),
+        vec![RejectReason::UnjustifiedRound(7)]
+    );
+    assert_eq!(c.round(), 1, "nothing hostile moved the round");
+    // Unrequested blocks.
+    let r: Vec<_> = c
+        .handle(
+            10_000,
+            Event::BlocksFetched {
+                from,
+                blocks: vec![Arc::new(b1)],
+            },
+        )
+        .into_iter()
+        .filter(|a| matches!(a, Action::Reject { .. }))
+        .collect();
+    assert_eq!(r.len(), 1);
+}
+
+#[test]
+fn equivocating_leader_is_reported_with_both_proposals() {
+    let n = 4;
+    let k = keys(n);
+    let g = config().genesis_block();
+    let a = propose(&k, child(&g, Qc::genesis(g.id()), 1, n, b"a"));
+    let b = propose(&k, child(&g, Qc::genesis(g.id()), 1, n, b"b"));
+    let mut c = core(n, 3);
+    let from = ValidatorIndex(1);
+    c.handle(
+        10_000,
+        Event::Message {
+            from,
+            message: Message::Proposal(a.clone()),
+        },
+    );
+    let out = c.handle(
+        10_000,
+        Event::Message {
+            from,
+            message: Message::Proposal(b.clone()),
+        },
+    );
+    let ev: Vec<_> = out
+        .into_iter()
+        .filter_map(|x| match x {
+            Action::ReportEquivocation(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ev,
+        vec![Equivocation::Proposal {
+            first: a,
+            second: b
+        }]
+    );
+    assert_eq!(c.evidence().len(), 1);
+    assert_eq!(c.evidence()[0].culprit(), ValidatorIndex(1));
+}
+
+#[test]
+fn empty_block_policy() {
+    // Validator 1 leads round 1. With nothing to commit and an empty payload it waits for the
+    // empty-block timer, then proposes.
+    let mut c = core(4, 1);
+    let out = c.handle(10_000, Event::Start);
+    let round_timer = out.iter().find_map(|a| match a {
+        Action::SetTimer {
+            timer: Timer::Round(1),
+            deadline_ms,
+        } => Some(*deadline_ms),
+        _ => None,
+    });
+    // Idle chain: round timer = 1 s + the 1 s the leader may wait.
+    assert_eq!(round_timer, Some(12_000));
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::RequestPayload { round: 1, .. }))
+    );
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::SetTimer {
+            timer: Timer::EmptyBlock(1),
+            deadline_ms: 11_000
+        }
+    )));
+    let empty = Event::PayloadReady {
+        round: 1,
+        payload: Vec::new(),
+        app_header: Vec::new(),
+    };
+    let out = c.handle(10_100, empty);
+    assert!(
+        !out.iter().any(|a| matches!(a, Action::Broadcast { .. })),
+        "waits"
+    );
+    let out = c.handle(11_000, Event::TimerFired(Timer::EmptyBlock(1)));
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Broadcast {
+            message: Message::Proposal(_)
+        }
+    )));
+
+    // Transactions arriving during the wait are proposed at once.
+    let mut c = core(4, 1);
+    c.handle(10_000, Event::Start);
+    c.handle(
+        10_000,
+        Event::PayloadReady {
+            round: 1,
+            payload: Vec::new(),
+            app_header: Vec::new(),
+        },
+    );
+    let out = c.handle(
+        10_200,
+        Event::PayloadReady {
+            round: 1,
+            payload: b"tx".to_vec(),
+            app_header: Vec::new(),
+        },
+    );
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Broadcast {
+            message: Message::Proposal(p)
+        } if p.block.payload == b"tx"
+    )));
+
+    // A parent with transactions needs children to commit: its successor proposes at once.
+    // Round 1 carries a payload (leader 1 gets b"tx"); later leaders have nothing.
+    let mut c1 = core(4, 1);
+    c1.handle(10_000, Event::Start);
+    let out = c1.handle(
+        10_000,
+        Event::PayloadReady {
+            round: 1,
+            payload: b"tx".to_vec(),
+            app_header: Vec::new(),
+        },
+    );
+    let p1 = out
+        .iter()
+        .find_map(|a| match a {
+            Action::Broadcast {
+                message: Message::Proposal(p),
+            } => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let k = keys(4);
+    let qc1 = qc_for(&k, &[0, 1, 3], p1.block.id(), 1, 1);
+    // Validator 2 leads round 2: it learns B1 and its QC, and must not wait.
+    let mut c2 = core(4, 2);
+    c2.handle(10_000, Event::Start);
+    c2.handle(
+        10_001,
+        Event::Message {
+            from: ValidatorIndex(1),
+            message: Message::Proposal(p1),
+        },
+    );
+    let out = c2.handle(
+        10_002,
+        Event::Message {
+            from: ValidatorIndex(0),
+            message: Message::Sync(SyncInfo {
+                high_qc: qc1,
+                high_tc: None,
+            }),
+        },
+    );
+    assert_eq!(c2.round(), 2);
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::RequestPayload { round: 2, .. }))
+    );
+    assert!(!out.iter().any(|a| matches!(
+        a,
+        Action::SetTimer {
+            timer: Timer::EmptyBlock(_),
+            ..
+        }
+    )));
+    let out = c2.handle(
+        10_003,
+        Event::PayloadReady {
+            round: 2,
+            payload: Vec::new(),
+            app_header: Vec::new(),
+        },
+    );
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Broadcast {
+            message: Message::Proposal(_)
+        }
+    )));
+}
+
+#[test]
+fn round_timer_backs_off_and_is_capped() {
+    let mut c = core(4, 0);
+    c.handle(0, Event::Start);
+    let mut durations = Vec::new();
+    let mut now = 0;
+    for _ in 0..12 {
+        // Time out alone, then receive a TC for the current round from the others.
+        let round = c.round();
+        let out = c.handle(now, Event::TimerFired(Timer::Round(round)));
+        assert!(out.iter().any(|a| matches!(
+            a,
+            Action::Broadcast {
+                message: Message::Timeout(_)
+            }
+        )));
+        let k = keys(4);
+        let gqc = Qc::genesis(genesis_id());
+        let last_tc = c.high_tc().cloned().filter(|tc| tc.round + 1 == round);
+        for v in 1..3u32 {
+            let signature = k
+                .signer(ValidatorIndex(v))
+                .unwrap()
+                .sign(&domain().timeout_bytes(round, 0));
+            let t = TimeoutMsg {
+                round,
+                high_qc: gqc.clone(),
+                last_tc: last_tc.clone(),
+                sender: ValidatorIndex(v),
+                signature,
+            };
+            let out = c.handle(
+                now,
+                Event::Message {
+                    from: ValidatorIndex(v),
+                    message: Message::Timeout(t),
+                },
+            );
+            for a in out {
+                if let Action::SetTimer {
+                    timer: Timer::Round(r),
+                    deadline_ms,
+                } = a
+                    && r == round + 1
+                {
+                    durations.push(deadline_ms - now);
+                }
+            }
+        }
+        assert_eq!(c.round(), round + 1);
+        now += 100;
+    }
+    // Idle chain: + 1 s empty-block allowance on top of 1 s x 1.5^k, capped at 10 s.
+    assert_eq!(durations[..5], [2_500, 3_250, 4_375, 6_062, 8_593]);
+    assert!(durations.iter().all(|d| *d <= 11_000));
+    assert_eq!(*durations.last().unwrap(), 11_000);
+}
+
+#[test]
+fn unknown_parent_is_fetched_then_voted_for() {
+    let n = 4;
+    let k = keys(n);
+    let g = config().genesis_block();
+    let b1 = child(&g, Qc::genesis(g.id()), 1, n, b"tx");
+    let qc1 = qc_for(&k, &[0, 1, 3], b1.id(), 1, 1);
+    let b2 = child(&b1, qc1, 2, n, b"tx");
+    let mut c = core(n, 0);
+    let from = ValidatorIndex(2);
+    let out = c.handle(
+        10_000,
+        Event::Message {
+            from,
+            message: Message::Proposal(propose(&k, b2.clone())),
+        },
+    );
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::FetchBlocks { from: f, block_id, stop_height: 0 } if *f == from && *block_id == b1.id()
+    )));
+    assert_eq!(c.orphan_count(), 1);
+    let out = c.handle(
+        10_001,
+        Event::BlocksFetched {
+            from,
+            blocks: vec![Arc::new(b1.clone())],
+        },
+    );
+    assert_eq!(c.orphan_count(), 0);
+    // Validation is asked for the proposal (round 2, the current one), not for the fetched parent.
+    let asked: Vec<_> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::ValidateBlock { block_id, .. } => Some(*block_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, vec![b2.id()]);
+    let out = c.handle(
+        10_002,
+        Event::BlockValidated {
+            block_id: b2.id(),
+            valid: true,
+        },
+    );
+    let kinds: Vec<&str> = out
+        .iter()
+        .map(|a| match a {
+            Action::PersistBlock { .. } => "block",
+            Action::PersistSafety(_) => "safety",
+            Action::Send { .. } => "send",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["block", "safety", "send"]);
+    // An invalid verdict gets no vote.
+    let mut c = core(n, 0);
+    c.handle(
+        10_000,
+        Event::Message {
+            from,
+            message: Message::Proposal(propose(&k, b1.clone())),
+        },
+    );
+    let out = c.handle(
+        10_001,
+        Event::BlockValidated {
+            block_id: b1.id(),
+            valid: false,
+        },
+    );
+    assert!(out.is_empty());
+    assert_eq!(c.safety_data().last_voted_round, 0);
+}
