@@ -662,26 +662,35 @@ impl Parser<'_> {
 }
 
 /// Index of the first byte that ends or interrupts a JSON string's plain run: `"`, `\\` or a
-/// control character (< 0x20). Scans eight bytes at a time.
+/// control character (< 0x20). Tests sixteen bytes per step as two 64-bit words (SWAR) with one
+/// branch; plain integer registers measured faster here than SSE compares whose mask has to
+/// round-trip through memory.
+#[inline]
 pub fn find_string_special(b: &[u8]) -> Option<usize> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let has_zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let mut i = 0;
-    let mut chunks = b.chunks_exact(8);
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        // Bytes below 0x20, equal to '"', or equal to '\\'. A borrow can only flag bytes
-        // above a true match, so the lowest flag (little-endian: the first byte) is exact.
-        let special = x.wrapping_sub(LO * 0x20) & !x & HI
+    // Flags bytes below 0x20, equal to '"', or equal to '\\'. A borrow can only flag bytes
+    // above a true match, so the lowest flag (little-endian: the first byte) is exact.
+    let special = |x: u64| {
+        x.wrapping_sub(LO * 0x20) & !x & HI
             | has_zero(x ^ (LO * u64::from(b'"')))
-            | has_zero(x ^ (LO * u64::from(b'\\')));
-        if special != 0 {
-            return Some(i + (special.trailing_zeros() / 8) as usize);
+            | has_zero(x ^ (LO * u64::from(b'\\')))
+    };
+    let word = |w: &[u8]| <[u8; 8]>::try_from(w).map_or(0, u64::from_le_bytes);
+    let mut i = 0;
+    while let Some(chunk) = b.get(i..i + 16) {
+        let (lo, hi) = chunk.split_at(8);
+        let (a, c) = (special(word(lo)), special(word(hi)));
+        if a | c != 0 {
+            let off = if a != 0 {
+                a.trailing_zeros() / 8
+            } else {
+                8 + c.trailing_zeros() / 8
+            };
+            return Some(i + off as usize);
         }
-        i += 8;
+        i += 16;
     }
     b.get(i..)?
         .iter()
@@ -877,9 +886,18 @@ impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
 
     /// Writes a float with Python `repr`.
     pub fn float(&mut self, x: f64) {
+        if let Some((digits, start)) = integral_digits(x) {
+            // Timestamps, stakes and limits: `<digits>.0` straight from the integer.
+            if x.is_sign_negative() {
+                self.raw(b"-");
+            }
+            self.raw(digits.get(start..).unwrap_or_default());
+            self.raw(b".0");
+            return;
+        }
         let mut fb = FloatBuf::default();
-        let s = fb.format(x);
-        self.raw(s.as_bytes());
+        fb.format(x);
+        self.raw(fb.bytes());
     }
 
     /// Writes an exact integer.
@@ -893,6 +911,12 @@ impl<'a, S: CanonSink + ?Sized> CanonWriter<'a, S> {
     pub fn plain_string(&mut self, s: &str) {
         if self.ascii {
             self.string(s);
+        } else if let Some(v) = self.sink.as_vec() {
+            // One capacity check for the whole literal.
+            v.reserve(s.len() + 2);
+            v.push(b'"');
+            v.extend_from_slice(s.as_bytes());
+            v.push(b'"');
         } else {
             self.raw(b"\"");
             self.raw(s.as_bytes());
@@ -1094,8 +1118,12 @@ impl FloatBuf {
         }
     }
 
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+
     fn as_str(&self) -> &str {
-        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or("")
+        std::str::from_utf8(self.bytes()).unwrap_or("")
     }
 
     /// Formats `x` as Python `repr(x)` into this buffer.
@@ -1111,24 +1139,11 @@ impl FloatBuf {
         }
         // Integral values below 1e16 (timestamps, stakes, limits) print as their digits and
         // ".0"; skip the general formatter for them.
-        if x.fract() == 0.0 && x.abs() < 1e16 {
+        if let Some((digits, start)) = integral_digits(x) {
             if x.is_sign_negative() {
                 self.push(b'-');
             }
-            let mut n = x.abs() as u64;
-            let mut tmp = [0u8; 20];
-            let mut k = tmp.len();
-            loop {
-                k -= 1;
-                if let Some(slot) = tmp.get_mut(k) {
-                    *slot = b'0' + (n % 10) as u8;
-                }
-                n /= 10;
-                if n == 0 || k == 0 {
-                    break;
-                }
-            }
-            for &d in tmp.get(k..).unwrap_or_default() {
+            for &d in digits.get(start..).unwrap_or_default() {
                 self.push(d);
             }
             self.push(b'.');
@@ -1198,6 +1213,29 @@ impl FloatBuf {
         }
         self.as_str()
     }
+}
+
+/// The decimal digits of `|x|` when `x` is integral and below 1e16 (where `repr` is just the
+/// digits and `.0`), right-aligned in the buffer, with the index of the first digit.
+#[inline]
+fn integral_digits(x: f64) -> Option<([u8; 20], usize)> {
+    // The range test comes first so the cast is exact; `as` instead of `fract()`, which is a
+    // libm call on baseline x86_64.
+    if x.is_nan() || x.abs() >= 1e16 || (x as i64) as f64 != x {
+        return None;
+    }
+    let mut n = x.abs() as u64;
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    Some((digits, start))
 }
 
 /// Python's `repr` (David Gay's `dtoa` mode 0) breaks a tie between two equally near shortest
@@ -1302,6 +1340,48 @@ mod tests {
         ];
         for (x, want) in cases {
             assert_eq!(python_float_repr(*x), *want, "{x:e}");
+        }
+    }
+
+    #[test]
+    fn writer_float_matches_repr() {
+        // The writer's integral shortcut must agree with the general formatter.
+        let mut xs = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            1700000100.0,
+            9999999999999998.0,
+            1e16,
+            -1e16,
+            1e15,
+            0.5,
+            -2.5,
+            1e300,
+            f64::MIN_POSITIVE,
+        ];
+        let mut seed = 0x243f_6a88_85a3_08d3u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let x = f64::from_bits(seed);
+            if x.is_finite() {
+                xs.push(x);
+                xs.push(x.trunc());
+                // Integral values of every magnitude below and around 2^53.
+                xs.push((seed >> (seed % 64)) as f64);
+            }
+        }
+        for x in xs {
+            let mut out = Vec::new();
+            CanonWriter::new(&mut out).float(x);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                python_float_repr(x),
+                "{x:e}"
+            );
         }
     }
 

@@ -170,8 +170,9 @@ pub enum Event {
 /// [`PersistSafety`](Action::PersistSafety) must be durable before any later action runs.
 #[derive(Clone, Debug)]
 pub enum Action {
-    /// Durably store the safety data (fsync) before executing the following actions.
-    PersistSafety(SafetyData),
+    /// Durably store the safety data (fsync) before executing the following actions. (Boxed:
+    /// it is the largest action and the rarest.)
+    PersistSafety(Box<SafetyData>),
     /// Durably store a pending block before executing the following actions (the core is about
     /// to vote for it: every certified block then survives on the disks of its honest voters,
     /// even if every validator restarts). Hand it back in [`Recovered::blocks`]; drop it once
@@ -468,7 +469,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             .high_qc
             .round
             .max(rules.data().high_tc.as_ref().map_or(0, |tc| tc.round))
-            + 1;
+            .saturating_add(1);
         Ok(Core {
             cfg: config,
             vset: validators,
@@ -590,7 +591,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         self.tree.orphan_count()
     }
 
-    /// Equivocation evidence collected so far (the most recent [`MAX_EVIDENCE`] records).
+    /// Equivocation evidence collected so far (the most recent 1024 records).
     pub fn evidence(&self) -> &[Equivocation] {
         &self.evidence
     }
@@ -698,7 +699,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             .hqc()
             .round
             .max(self.high_tc().map_or(0, |tc| tc.round))
-            + 1;
+            .saturating_add(1);
         if target > self.round {
             self.enter_round(target);
         }
@@ -722,7 +723,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
     /// Round timer: `initial * backoff^k` (k = rounds since the last QC), capped; plus the
     /// empty-block interval when the leader may legitimately wait that long before proposing.
     fn round_duration(&self) -> u64 {
-        let k = self.round.saturating_sub(self.hqc().round + 1);
+        let k = self
+            .round
+            .saturating_sub(self.hqc().round.saturating_add(1));
         let cap = self.cfg.max_round_timeout_ms.max(1);
         let mut d = self.cfg.round_timeout_ms.min(cap);
         for _ in 0..k {
@@ -797,7 +800,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         }
         let hqc = self.hqc().clone();
-        let last_tc = self.high_tc().filter(|tc| tc.round + 1 == round).cloned();
+        let last_tc = self
+            .high_tc()
+            .filter(|tc| tc.round.saturating_add(1) == round)
+            .cloned();
         // The round was entered through `hqc` or `last_tc` and is at least `last_voted_round`
         // (restarts resume from the persisted high QC / TC), so the rule does not refuse here.
         let Ok((msg, data)) = self
@@ -812,9 +818,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         };
         if self.mutated_send_before_persist() {
             self.out.push(bcast);
-            self.out.push(Action::PersistSafety(data));
+            self.out.push(Action::PersistSafety(Box::new(data)));
         } else {
-            self.out.push(Action::PersistSafety(data));
+            self.out.push(Action::PersistSafety(Box::new(data)));
             self.out.push(bcast);
         }
         self.on_timeout(None, msg);
@@ -882,7 +888,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         };
         let (round, parent) = (st.round, st.parent);
-        let Some(height) = self.tree.get(&parent).map(|b| b.height + 1) else {
+        let Some(height) = self.tree.get(&parent).map(|b| b.height.saturating_add(1)) else {
             return;
         };
         let urgent = self.chain_needs_commit(&parent);
@@ -954,19 +960,23 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         let Some(parent) = self.tree.get(&parent_id).cloned() else {
             return;
         };
-        let tc = if hqc.round + 1 == round {
+        let tc = if hqc.round.saturating_add(1) == round {
             None
         } else {
-            match self.high_tc().filter(|tc| tc.round + 1 == round).cloned() {
+            match self
+                .high_tc()
+                .filter(|tc| tc.round.saturating_add(1) == round)
+                .cloned()
+            {
                 Some(tc) => Some(tc),
                 None => return, // cannot justify the round (not reachable: we entered it)
             }
         };
         let block = Block {
-            height: parent.height + 1,
+            height: parent.height.saturating_add(1),
             round,
             parent: parent_id,
-            timestamp_ms: self.now.max(parent.timestamp_ms + 1),
+            timestamp_ms: self.now.max(parent.timestamp_ms.saturating_add(1)),
             proposer: self.me,
             payload,
             app_header,
@@ -984,9 +994,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         };
         if self.mutated_send_before_persist() {
             self.out.push(bcast);
-            self.out.push(Action::PersistSafety(data));
+            self.out.push(Action::PersistSafety(Box::new(data)));
         } else {
-            self.out.push(Action::PersistSafety(data));
+            self.out.push(Action::PersistSafety(Box::new(data)));
             self.out.push(bcast);
         }
         self.on_proposal(None, proposal);
@@ -1012,7 +1022,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             );
         }
         if b.parent != b.justify.block_id
-            || b.height != b.justify.height + 1
+            || b.height != b.justify.height.saturating_add(1)
             || b.round <= b.justify.round
         {
             return self.reject(
@@ -1021,10 +1031,13 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             );
         }
         match &b.tc {
-            None if b.justify.round + 1 != b.round => {
+            None if b.justify.round.saturating_add(1) != b.round => {
                 return self.reject(from, RejectReason::Malformed("round skipped without TC"));
             }
-            Some(tc) if b.justify.round + 1 == b.round || tc.round + 1 != b.round => {
+            Some(tc)
+                if b.justify.round.saturating_add(1) == b.round
+                    || tc.round.saturating_add(1) != b.round =>
+            {
                 return self.reject(
                     from,
                     RejectReason::Malformed("TC not for the previous round"),
@@ -1064,7 +1077,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             }
             Some(_) => None,
             None => {
-                if b.round + 2 >= self.round {
+                if b.round.saturating_add(2) >= self.round {
                     self.proposals_seen
                         .insert((b.round, b.proposer), (id, p.clone(), false));
                 }
@@ -1149,7 +1162,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         if self.validation.contains_key(&id) {
             return;
         }
-        if block.round <= self.safety.data().last_voted_round {
+        if block.round <= self.safety.data().last_voted_round
+            && !mutated!(self.safety.mutation(), VoteTwiceInRound)
+        {
             // After a restart the same proposal may come again: re-send the persisted vote.
             if let Some(v) = self
                 .safety
@@ -1212,9 +1227,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 });
                 if self.mutated_send_before_persist() {
                     self.send_vote(vote);
-                    self.out.push(Action::PersistSafety(data));
+                    self.out.push(Action::PersistSafety(Box::new(data)));
                 } else {
-                    self.out.push(Action::PersistSafety(data));
+                    self.out.push(Action::PersistSafety(Box::new(data)));
                     self.send_vote(vote);
                 }
             }
@@ -1224,7 +1239,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
 
     fn send_vote(&mut self, vote: Vote) {
         self.metrics.votes_sent += 1;
-        let leader = self.vset.leader(vote.round + 1);
+        let leader = self.vset.leader(vote.round.saturating_add(1));
         if leader == self.me {
             self.on_vote(None, vote);
         } else {
@@ -1239,7 +1254,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         if self.vset.power(vote.voter).is_none() {
             return self.reject(from, RejectReason::UnknownValidator(vote.voter));
         }
-        if vote.round + 1 < self.round {
+        if vote.round.saturating_add(1) < self.round {
             return self.reject(
                 from,
                 RejectReason::StaleRound {
@@ -1283,11 +1298,11 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         if self.vset.power(msg.sender).is_none() {
             return self.reject(from, RejectReason::UnknownValidator(msg.sender));
         }
-        let by_qc = msg.round == msg.high_qc.round + 1;
+        let by_qc = msg.round == msg.high_qc.round.saturating_add(1);
         let by_tc = msg
             .last_tc
             .as_ref()
-            .is_some_and(|tc| tc.round + 1 == msg.round);
+            .is_some_and(|tc| tc.round.saturating_add(1) == msg.round);
         if msg.high_qc.round >= msg.round || (by_qc && msg.last_tc.is_some()) {
             return self.reject(from, RejectReason::Malformed("timeout certificates"));
         }
@@ -1394,7 +1409,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 if self
                     .pending_commit
                     .as_ref()
-                    .is_some_and(|p| p.height <= root_height + 1)
+                    .is_some_and(|p| p.height <= root_height.saturating_add(1))
                 {
                     self.pending_commit = None;
                 }
@@ -1464,7 +1479,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         accepted.sort_by_key(|(_, b)| b.height);
         for (id, b) in accepted {
             if b.parent != b.justify.block_id
-                || b.height != b.justify.height + 1
+                || b.height != b.justify.height.saturating_add(1)
                 || b.round <= b.justify.round
             {
                 return self.reject(

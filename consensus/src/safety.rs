@@ -240,7 +240,12 @@ impl SafetyRules {
     /// Records a verified TC if it is the highest seen (in memory, persisted with the next
     /// signature like the lock).
     pub fn observe_tc(&mut self, tc: &Tc) {
-        if self.data.high_tc.as_ref().is_none_or(|h| tc.round > h.round) {
+        if self
+            .data
+            .high_tc
+            .as_ref()
+            .is_none_or(|h| tc.round > h.round)
+        {
             self.data.high_tc = Some(tc.clone());
         }
     }
@@ -318,8 +323,8 @@ impl SafetyRules {
         if high_qc.round < self.data.lock_round() {
             return Err(SafetyError::HighQcBelowLock);
         }
-        let by_qc = round == high_qc.round + 1;
-        let by_tc = last_tc.is_some_and(|tc| round == tc.round + 1);
+        let by_qc = round == high_qc.round.saturating_add(1);
+        let by_tc = last_tc.is_some_and(|tc| round == tc.round.saturating_add(1));
         if !(by_qc || by_tc) {
             return Err(SafetyError::NotSafeToTimeout(round));
         }
@@ -341,7 +346,7 @@ impl SafetyRules {
             round,
             high_qc: high_qc.clone(),
             // Only carried when needed to justify the round.
-            last_tc: if round == high_qc.round + 1 {
+            last_tc: if round == high_qc.round.saturating_add(1) {
                 None
             } else {
                 last_tc.cloned()
@@ -386,12 +391,12 @@ impl SafetyRules {
 /// `round == qc.round + 1`, or `round == tc.round + 1` and `qc.round >= tc.highest_qc_round`.
 fn safe_to_vote(block: &Block, mutation: Mutation) -> Result<(), SafetyError> {
     let qc_round = block.justify.round;
-    if block.round == qc_round + 1 {
+    if block.round == qc_round.saturating_add(1) {
         return Ok(());
     }
     if let Some(tc) = &block.tc {
         let lock_ok = qc_round >= tc.highest_qc_round() || mutated!(mutation, IgnoreTcLock);
-        if block.round == tc.round + 1 && lock_ok {
+        if block.round == tc.round.saturating_add(1) && lock_ok {
             return Ok(());
         }
     }
@@ -415,7 +420,7 @@ pub fn commit_rule(
     if mutated!(mutation, CommitOnOneChain) {
         return Some(certified_id);
     }
-    if certified.height > 0 && certified.round == certified.justify.round + 1 {
+    if certified.height > 0 && certified.round == certified.justify.round.saturating_add(1) {
         Some(certified.parent)
     } else {
         None

@@ -566,7 +566,7 @@ fn four_validators_commit_in_order_and_persist_before_sending() {
     let mut persisted: Vec<Option<SafetyData>> = vec![None; 4];
     for (i, a) in &net.log {
         match a {
-            Action::PersistSafety(d) => persisted[*i] = Some(d.clone()),
+            Action::PersistSafety(d) => persisted[*i] = Some((**d).clone()),
             Action::Send {
                 message: Message::Vote(v),
                 ..
@@ -607,7 +607,7 @@ fn restarted_validator_resends_its_vote_and_never_signs_another() {
         while let Some(ev) = q.pop_front() {
             for a in c.handle(10_000, ev) {
                 match a {
-                    Action::PersistSafety(d) => *persisted = Some(d),
+                    Action::PersistSafety(d) => *persisted = Some(*d),
                     Action::ValidateBlock { block_id, .. } => q.push_back(Event::BlockValidated {
                         block_id,
                         valid: true,
@@ -1058,4 +1058,90 @@ fn unknown_parent_is_fetched_then_voted_for() {
     );
     assert!(out.is_empty());
     assert_eq!(c.safety_data().last_voted_round, 0);
+}
+
+#[test]
+fn extreme_values_never_panic() {
+    // Structurally plausible messages with boundary numbers, fed to a core in every order: the
+    // core may reject them but must not panic (overflow included).
+    let n = 4;
+    let k = keys(n);
+    let g = config().genesis_block();
+    let mut rng = Rng::new(5);
+    let pick = |rng: &mut Rng| -> u64 {
+        match rng.below(6) {
+            0 => 0,
+            1 => 1,
+            2 => u64::MAX,
+            3 => u64::MAX - 1,
+            4 => rng.below(8),
+            _ => rng.next_u64(),
+        }
+    };
+    let mut c = core(n, 0);
+    for i in 0..20_000 {
+        let block_id = if rng.chance(500) {
+            g.id()
+        } else {
+            BlockId([rng.next_u64() as u8; 32])
+        };
+        let signers: Vec<u32> = (0..rng.below(6) as u32).map(|v| v % 5).collect();
+        let mut signers = signers;
+        signers.sort();
+        signers.dedup();
+        let signers: Vec<u32> = signers.into_iter().filter(|v| *v < 4).collect();
+        let qc = qc_for(&k, &signers, block_id, pick(&mut rng), pick(&mut rng));
+        let tc = Tc {
+            round: pick(&mut rng),
+            high_qc: qc.clone(),
+            signatures: Vec::new(),
+        };
+        let message = match i % 4 {
+            0 => {
+                let b = Block {
+                    height: pick(&mut rng),
+                    round: pick(&mut rng),
+                    parent: qc.block_id,
+                    timestamp_ms: pick(&mut rng),
+                    proposer: ValidatorIndex(rng.below(6) as u32),
+                    payload: Vec::new(),
+                    app_header: Vec::new(),
+                    justify: qc,
+                    tc: rng.chance(500).then_some(tc),
+                };
+                let p = if b.proposer.0 < 4 {
+                    propose(&k, b)
+                } else {
+                    Proposal {
+                        block: Arc::new(b),
+                        signature: SigBytes(Vec::new()),
+                    }
+                };
+                Message::Proposal(p)
+            }
+            1 => Message::Vote(Vote {
+                block_id,
+                round: pick(&mut rng),
+                height: pick(&mut rng),
+                voter: ValidatorIndex(rng.below(6) as u32),
+                signature: SigBytes(vec![0; 32]),
+            }),
+            2 => Message::Timeout(TimeoutMsg {
+                round: pick(&mut rng),
+                high_qc: qc,
+                last_tc: rng.chance(500).then_some(tc),
+                sender: ValidatorIndex(rng.below(6) as u32),
+                signature: SigBytes(vec![0; 32]),
+            }),
+            _ => Message::Sync(SyncInfo {
+                high_qc: qc,
+                high_tc: rng.chance(500).then_some(tc),
+            }),
+        };
+        let from = ValidatorIndex(rng.below(6) as u32);
+        c.handle(pick(&mut rng), Event::Message { from, message });
+        if i % 97 == 0 {
+            c.handle(pick(&mut rng), Event::TimerFired(Timer::Round(c.round())));
+        }
+    }
 }

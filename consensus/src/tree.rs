@@ -117,7 +117,7 @@ impl BlockTree {
             return Insert::BelowRoot;
         }
         match self.blocks.get(&block.parent) {
-            Some(parent) if parent.height + 1 == block.height => {
+            Some(parent) if parent.height.saturating_add(1) == block.height => {
                 self.blocks.insert(id, block);
                 Insert::Added
             }
@@ -201,7 +201,8 @@ impl BlockTree {
         let mut dropped = Vec::new();
         self.orphans.retain(|_, list| {
             list.retain(|o| {
-                let keep = o.block.height > root_height + 1 || o.block.parent == new_root;
+                let keep =
+                    o.block.height > root_height.saturating_add(1) || o.block.parent == new_root;
                 if !keep {
                     dropped.push(o.id);
                 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use hmac::Mac;
 
 use super::config::{CheckerConfig, Keys};
-use super::doc::{K, Obj, V};
+use super::doc::{K, Obj, V, str_eq};
 use super::model::{
     BUILD_ARTIFACT, COMMIT_SNAPSHOT, Canon, Cert, ENVIRONMENT_DESCRIPTOR, Evidence,
     HUMAN_ATTESTATION, KNOWN_TYPES, Param, Pred, ROLLBACK_SPEC, ROLLOUT_SPEC, SCAN_REPORT, Step,
@@ -20,29 +20,37 @@ use super::py::{
 };
 use crate::report::{Component, Failure, Report};
 
-const VALID_PREDICATES: [&str; 9] = [
-    "test_passed",
-    "vuln_count",
-    "human_attested",
-    "rollback_defined",
-    "canary_enabled",
-    "environment_matches",
-    "and",
-    "or",
-    "not",
-];
+/// `name in VALID_PREDICATES` (a `match` compiles to a length switch, not nine `memcmp`s).
+fn is_valid_predicate(name: &str) -> bool {
+    matches!(
+        name,
+        "test_passed"
+            | "vuln_count"
+            | "human_attested"
+            | "rollback_defined"
+            | "canary_enabled"
+            | "environment_matches"
+            | "and"
+            | "or"
+            | "not"
+    )
+}
 
-const VALID_RULES: [&str; 9] = [
-    "TEST_PASS",
-    "VULN_OK",
-    "SIGNATURE_VALID",
-    "EVIDENCE_BOUND",
-    "ENVIRONMENT_MATCH",
-    "ROLLBACK_READY",
-    "HUMAN_ATTESTED",
-    "POLICY_SATISFIED",
-    "DEPLOY_AUTH",
-];
+/// `rule in VALID_RULES`.
+fn is_valid_rule(rule: &str) -> bool {
+    matches!(
+        rule,
+        "TEST_PASS"
+            | "VULN_OK"
+            | "SIGNATURE_VALID"
+            | "EVIDENCE_BOUND"
+            | "ENVIRONMENT_MATCH"
+            | "ROLLBACK_READY"
+            | "HUMAN_ATTESTED"
+            | "POLICY_SATISFIED"
+            | "DEPLOY_AUTH"
+    )
+}
 
 /// Above this many keys, [`PyMap`] switches from linear `==` scans to hash maps.
 const LINEAR_MAX: usize = 16;
@@ -72,9 +80,10 @@ fn other_key(v: V<'_>) -> String {
 }
 
 impl<'c, T: Copy> PyMap<'c, T> {
-    fn new() -> Self {
+    /// A map for about `n` keys: one allocation up front instead of growing push by push.
+    fn with_capacity(n: usize) -> Self {
         PyMap {
-            small: Vec::new(),
+            small: Vec::with_capacity(n.min(LINEAR_MAX + 1)),
             strs: HashMap::new(),
             others: HashMap::new(),
             big: false,
@@ -84,7 +93,10 @@ impl<'c, T: Copy> PyMap<'c, T> {
     fn get(&self, k: V<'_>) -> Option<T> {
         if !self.big {
             let found = match k.as_str() {
-                Some(s) => self.small.iter().find(|(xs, _, _)| *xs == Some(s)),
+                Some(s) => self
+                    .small
+                    .iter()
+                    .find(|(xs, _, _)| xs.is_some_and(|x| str_eq(x, s))),
                 None => self
                     .small
                     .iter()
@@ -107,7 +119,10 @@ impl<'c, T: Copy> PyMap<'c, T> {
         if !self.big {
             let ks = k.as_str();
             let slot = match ks {
-                Some(s) => self.small.iter_mut().find(|(xs, _, _)| *xs == Some(s)),
+                Some(s) => self
+                    .small
+                    .iter_mut()
+                    .find(|(xs, _, _)| xs.is_some_and(|x| str_eq(x, s))),
                 None => self
                     .small
                     .iter_mut()
@@ -182,12 +197,12 @@ pub(crate) fn run(
     include_quorum: bool,
 ) -> Report {
     let certificate_digest = hex_string(&canon.sha256(&(0..canon.body.len())));
-    let mut flat = Vec::new();
+    let mut flat = Vec::with_capacity(cert.policy.predicates.len());
     cert.policy
         .predicates
         .iter()
         .for_each(|p| p.walk(&mut flat));
-    let mut by_id = PyMap::new();
+    let mut by_id = PyMap::with_capacity(cert.evidence.len());
     for (i, e) in cert.evidence.iter().enumerate() {
         by_id.insert(e.evidence_id, i);
     }
@@ -263,14 +278,18 @@ fn well_formed(ctx: &Ctx<'_, '_>) -> Vec<String> {
     for pred in &ctx.flat {
         validate_predicate(pred, &mut f);
     }
-    // `params.get("target")` of every environment_matches, missing ones as None.
-    let targets: Vec<V<'_>> = ctx
+    // `environment not in targets`, the `params.get("target")` of every environment_matches
+    // (missing ones as None), when there is any.
+    let (mut any_target, mut env_targeted) = (false, false);
+    for pr in ctx
         .flat
         .iter()
         .filter(|pr| pr.name_is("environment_matches"))
-        .map(|pr| pr.raw("target").unwrap_or(py::none()))
-        .collect();
-    if !targets.is_empty() && !py::list_contains(&targets, p.environment) {
+    {
+        any_target = true;
+        env_targeted |= py_eq(pr.raw("target").unwrap_or(py::none()), p.environment);
+    }
+    if any_target && !env_targeted {
         f.push("POLICY_ENVIRONMENT_CONTRADICTION".into());
     }
     for (t, seconds) in p.freshness.iter() {
@@ -287,7 +306,7 @@ fn well_formed(ctx: &Ctx<'_, '_>) -> Vec<String> {
 
 fn validate_predicate(pred: &Pred<'_>, f: &mut Vec<String>) {
     let name = match pred.name.as_str() {
-        Some(n) if VALID_PREDICATES.contains(&n) => n,
+        Some(n) if is_valid_predicate(n) => n,
         _ => {
             f.push(format!("POLICY_PREDICATE_UNKNOWN:{}", py_str(pred.name)));
             return;
@@ -331,7 +350,7 @@ fn validate_predicate(pred: &Pred<'_>, f: &mut Vec<String>) {
             f.push("POLICY_ENVIRONMENT_TARGET_INVALID".into());
         }
         "and" | "or" => {
-            let empty = match pred.param("children") {
+            let empty = match pred.rebuilt("children") {
                 Some(Param::Children(k)) => k.is_empty(),
                 _ => true,
             };
@@ -342,7 +361,7 @@ fn validate_predicate(pred: &Pred<'_>, f: &mut Vec<String>) {
                 ));
             }
         }
-        "not" if !matches!(pred.param("child"), Some(Param::Child(_))) => {
+        "not" if !matches!(pred.rebuilt("child"), Some(Param::Child(_))) => {
             f.push("POLICY_NOT_CHILD_REQUIRED".into());
         }
         _ => {}
@@ -371,12 +390,16 @@ fn evidence_signature_ok(keys: &Keys, hash_hex: &[u8; 64], sig: V<'_>) -> Result
 }
 
 /// Constant-time equality of a computed hex tag and a claimed signature (like
-/// `hmac.compare_digest`, only the length may show in the timing).
+/// `hmac.compare_digest`, only the length may show in the timing). Eight bytes per step.
 fn ct_eq(tag: &[u8; 64], sig: &[u8]) -> bool {
     if sig.len() != tag.len() {
         return false;
     }
-    let diff = tag.iter().zip(sig).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+    let word = |c: &[u8]| <[u8; 8]>::try_from(c).map_or(0, u64::from_ne_bytes);
+    let diff = tag
+        .chunks_exact(8)
+        .zip(sig.chunks_exact(8))
+        .fold(0u64, |acc, (a, b)| acc | (word(a) ^ word(b)));
     std::hint::black_box(diff) == 0
 }
 
@@ -392,7 +415,7 @@ fn authenticate(
     let mut f: Vec<String> = Vec::new();
 
     // 1. Ids, hashes and signatures, input order.
-    let mut seen: PyMap<'_, ()> = PyMap::new();
+    let mut seen: PyMap<'_, ()> = PyMap::with_capacity(cert.evidence.len());
     for (i, e) in cert.evidence.iter().enumerate() {
         let id = py_str(e.evidence_id);
         if seen.contains(e.evidence_id) {
@@ -663,15 +686,30 @@ fn vuln_count(
 // CheckR
 // ---------------------------------------------------------------------------------------------
 
+/// The conclusion the proof must end with: `"deploy_authorized:" + str(deployment_id)`.
+#[derive(Clone, Copy)]
+struct ExpectedFinal<'s>(&'s str);
+
+impl ExpectedFinal<'_> {
+    /// `v == f"deploy_authorized:{deployment_id}"`.
+    fn is(self, v: V<'_>) -> bool {
+        v.as_str()
+            .and_then(|s| s.strip_prefix("deploy_authorized:"))
+            .is_some_and(|rest| rest == self.0)
+    }
+}
+
 fn check_derivation(ctx: &Ctx<'_, '_>) -> Vec<String> {
     let cert = ctx.cert;
     let proof = &cert.proof;
     let mut f: Vec<String> = Vec::new();
-    let mut known: PyMap<'_, ()> = PyMap::new();
+    let mut known: PyMap<'_, ()> = PyMap::with_capacity(proof.steps.len());
     if proof.steps.is_empty() {
         f.push("VRP_STEPS_REQUIRED".into());
     }
-    let expected_final = format!("deploy_authorized:{}", py_str(cert.request.deployment_id));
+    // `f"deploy_authorized:{deployment_id}"`, compared without building the string.
+    let deployment = py_str(cert.request.deployment_id);
+    let expected_final = ExpectedFinal(&deployment);
     let human_required = ctx.flat.iter().any(|p| p.name_is("human_attested"));
     for step in &proof.steps {
         let sid = py_str(step.step_id);
@@ -682,7 +720,7 @@ fn check_derivation(ctx: &Ctx<'_, '_>) -> Vec<String> {
             f.push(format!("VRP_STEP_DUPLICATE:{sid}"));
         }
         known.insert(step.step_id, ());
-        if !step.rule.as_str().is_some_and(|r| VALID_RULES.contains(&r)) {
+        if !step.rule.as_str().is_some_and(is_valid_rule) {
             f.push(format!("VRP_RULE_UNKNOWN:{}", py_str(step.rule)));
         }
         for p in step.premises.iter() {
@@ -695,15 +733,15 @@ fn check_derivation(ctx: &Ctx<'_, '_>) -> Vec<String> {
                 f.push(format!("VRP_EVIDENCE_REF_MISSING:{sid}:{}", py_str(r)));
             }
         }
-        rule_semantics(ctx, step, &sid, &expected_final, human_required, &mut f);
+        rule_semantics(ctx, step, &sid, expected_final, human_required, &mut f);
     }
-    if !eq_str(proof.final_conclusion, &expected_final) {
+    if !expected_final.is(proof.final_conclusion) {
         f.push("VRP_FINAL_CONCLUSION_MISMATCH".into());
     }
     if !proof
         .steps
         .last()
-        .is_some_and(|s| eq_str(s.conclusion, &expected_final))
+        .is_some_and(|s| expected_final.is(s.conclusion))
     {
         f.push("VRP_FINAL_STEP_MISMATCH".into());
     }
@@ -714,7 +752,7 @@ fn rule_semantics(
     ctx: &Ctx<'_, '_>,
     step: &Step<'_>,
     sid: &str,
-    expected_final: &str,
+    expected_final: ExpectedFinal<'_>,
     human_required: bool,
     f: &mut Vec<String>,
 ) {
@@ -794,7 +832,7 @@ fn rule_semantics(
                     return;
                 }
             };
-            if !contains && !eq_str(step.conclusion, expected_final) {
+            if !contains && !expected_final.is(step.conclusion) {
                 f.push(format!("VRP_DEPLOY_AUTH_CONCLUSION_INVALID:{sid}"));
             }
             if step.premises.is_empty() {
@@ -811,7 +849,8 @@ fn rule_semantics(
 
 fn quorum_finality(cert: &Cert<'_>, digest: &str, keys: &Keys, cfg: &CheckerConfig) -> Vec<String> {
     let mut f: Vec<String> = Vec::new();
-    let mut seen: PyMap<'_, ()> = PyMap::new();
+    let mut seen: PyMap<'_, ()> = PyMap::with_capacity(cert.attestations.len());
+    let mut payload: Vec<u8> = Vec::with_capacity(512);
     let (mut acc, mut total) = (0.0f64, 0.0f64);
     for (i, a) in cert.attestations.iter().enumerate() {
         let vid = py_str(a.validator_id);
@@ -843,8 +882,12 @@ fn quorum_finality(cert: &Cert<'_>, digest: &str, keys: &Keys, cfg: &CheckerConf
             continue;
         };
         let valid = mac.is_some_and(|mac| {
+            // Encode into a reused buffer, then one MAC update (no staging through the
+            // writer's buffer into the MAC's block buffer).
+            payload.clear();
+            write_attestation_payload(&mut payload, a);
             let mut m = mac.clone();
-            write_attestation_payload(&mut m, a);
+            m.update(&payload);
             let tag = hex64(&m.finalize().into_bytes().into());
             ct_eq(&tag, sig.as_bytes())
         });

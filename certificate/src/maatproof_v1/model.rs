@@ -10,7 +10,7 @@ use std::ops::Range;
 
 use sha2::{Digest, Sha256};
 
-use super::doc::{Arr, K, List, Obj, V};
+use super::doc::{Arr, K, List, Node, Obj, V};
 use super::py::{
     self, Order, PyResult, empty_dict, empty_list, empty_str, is_hashable, none, pod_v1, py_dict,
     py_float, py_int, py_iter_dicts, py_list, sorted_order,
@@ -40,33 +40,60 @@ pub(crate) struct Request<'a> {
 
 /// A rebuilt predicate parameter.
 pub(crate) enum Param<'a> {
-    Raw(V<'a>),
     /// `and`/`or` `children`, always a list after `from_dict`.
     Children(Vec<Pred<'a>>),
     /// `not` `child` when it was an object.
     Child(Box<Pred<'a>>),
 }
 
-/// `PolicyPredicate{name, params}` as rebuilt by `from_dict`.
+/// `PolicyPredicate{name, params}` as rebuilt by `from_dict`: the `params` object as given,
+/// plus the one member `from_dict` rebuilds (no per-predicate copy of the params).
 pub(crate) struct Pred<'a> {
     pub name: V<'a>,
-    pub params: Vec<(&'a str, Param<'a>)>,
+    /// `params` as read.
+    raw: Obj<'a>,
+    /// `children` (and/or) or `child` (not) after `from_dict`: `params[key] = rebuilt`, so it
+    /// takes the place of the first raw member of that name, or is added after them.
+    rebuilt: Option<(&'static str, Param<'a>)>,
 }
 
 impl<'a> Pred<'a> {
+    #[inline]
     pub fn name_is(&self, s: &str) -> bool {
         py::eq_str(self.name, s)
     }
 
-    pub fn param(&self, key: &str) -> Option<&Param<'a>> {
-        self.params.iter().find(|(k, _)| *k == key).map(|(_, p)| p)
+    /// The rebuilt `children` / `child` parameter, if `key` names it.
+    pub fn rebuilt(&self, key: &str) -> Option<&Param<'a>> {
+        match &self.rebuilt {
+            Some((k, p)) if *k == key => Some(p),
+            _ => None,
+        }
     }
 
     /// `params.get(key)` for a raw (JSON) parameter; rebuilt ones are not JSON values.
+    #[inline]
     pub fn raw(&self, key: &str) -> Option<V<'a>> {
-        match self.param(key) {
-            Some(Param::Raw(v)) => Some(*v),
-            _ => None,
+        match &self.rebuilt {
+            Some((k, _)) if *k == key => None,
+            _ => self.raw.get(key),
+        }
+    }
+
+    /// The params in `dict` order: each raw member, the rebuilt one in its place.
+    fn members<'s>(&'s self, mut f: impl FnMut(&'a str, ParamRef<'s, 'a>)) {
+        let mut pending = self.rebuilt.as_ref();
+        for (k, v) in self.raw.iter() {
+            match pending {
+                Some((rk, p)) if *rk == k => {
+                    f(k, ParamRef::Rebuilt(p));
+                    pending = None;
+                }
+                _ => f(k, ParamRef::Raw(v)),
+            }
+        }
+        if let Some((rk, p)) = pending {
+            f(rk, ParamRef::Rebuilt(p));
         }
     }
 
@@ -74,15 +101,22 @@ impl<'a> Pred<'a> {
     pub fn walk<'s>(&'s self, out: &mut Vec<&'s Pred<'a>>) {
         out.push(self);
         if self.name_is("and") || self.name_is("or") {
-            if let Some(Param::Children(kids)) = self.param("children") {
+            if let Some(Param::Children(kids)) = self.rebuilt("children") {
                 kids.iter().for_each(|k| k.walk(out));
             }
         } else if self.name_is("not")
-            && let Some(Param::Child(kid)) = self.param("child")
+            && let Some(Param::Child(kid)) = self.rebuilt("child")
         {
             kid.walk(out);
         }
     }
+}
+
+/// A parameter while writing: a raw JSON value or the rebuilt member.
+#[derive(Clone, Copy)]
+enum ParamRef<'s, 'a> {
+    Raw(V<'a>),
+    Rebuilt(&'s Param<'a>),
 }
 
 /// `DeploymentPolicy`.
@@ -134,12 +168,20 @@ pub(crate) const ROLLOUT_SPEC: u8 = 5;
 pub(crate) const SCAN_REPORT: u8 = 6;
 pub(crate) const TEST_RESULT: u8 = 7;
 
-/// The index of a known evidence type name.
+/// The index of a known evidence type name (a `match`: length dispatch, no loop of
+/// `memcmp` calls).
 pub(crate) fn known_type(t: &str) -> Option<u8> {
-    KNOWN_TYPES
-        .iter()
-        .position(|k| *k == t)
-        .and_then(|i| u8::try_from(i).ok())
+    Some(match t {
+        "build_artifact" => BUILD_ARTIFACT,
+        "commit_snapshot" => COMMIT_SNAPSHOT,
+        "environment_descriptor" => ENVIRONMENT_DESCRIPTOR,
+        "human_attestation" => HUMAN_ATTESTATION,
+        "rollback_spec" => ROLLBACK_SPEC,
+        "rollout_spec" => ROLLOUT_SPEC,
+        "scan_report" => SCAN_REPORT,
+        "test_result" => TEST_RESULT,
+        _ => return None,
+    })
 }
 
 impl<'a> Evidence<'a> {
@@ -148,6 +190,7 @@ impl<'a> Evidence<'a> {
         self.type_code == Some(code)
     }
     /// `value.get(key)`.
+    #[inline]
     pub fn get(&self, key: &str) -> V<'a> {
         py::get(self.value, key)
     }
@@ -311,13 +354,14 @@ fn build_policy<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<Policy<'a>> {
     match py_iter_dicts(o.get("predicates").unwrap_or(empty_list())) {
         Ok(items) => {
             predicates.reserve(items.len());
-            let mut path = Vec::new();
             for (i, p) in items.iter().enumerate() {
-                path.push(i);
-                if let Some(pred) = build_pred(p, &mut path, m) {
+                let path = PredPath {
+                    index: i,
+                    parent: None,
+                };
+                if let Some(pred) = build_pred(p, &path, m) {
                     predicates.push(pred);
                 }
-                path.pop();
             }
         }
         Err(_) => m.push(C, "POLICY_MALFORMED:predicates"),
@@ -332,71 +376,91 @@ fn build_policy<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<Policy<'a>> {
     })
 }
 
+/// Where a predicate sits (`predicates[i]`, then `children[j]` ...), as a chain of parents on
+/// the stack: only a failure code needs it spelled out.
+#[derive(Clone, Copy)]
+pub(crate) struct PredPath<'p> {
+    index: usize,
+    parent: Option<&'p PredPath<'p>>,
+}
+
+impl PredPath<'_> {
+    fn indices(&self) -> Vec<usize> {
+        let mut v = vec![self.index];
+        let mut at = self.parent;
+        while let Some(p) = at {
+            v.push(p.index);
+            at = p.parent;
+        }
+        v.reverse();
+        v
+    }
+}
+
 /// `PolicyPredicate.from_dict`, recursively. `path` locates the predicate for codes when it
 /// has no string name.
-fn build_pred<'a>(v: V<'a>, path: &mut Vec<usize>, m: &mut Malformed) -> Option<Pred<'a>> {
+fn build_pred<'a>(v: V<'a>, path: &PredPath<'_>, m: &mut Malformed) -> Option<Pred<'a>> {
     let Some(d) = v.as_obj() else {
         // `data.get` on a non-dict: AttributeError.
-        m.push(Component::WfPolicy, pred_code(None, path));
+        m.push(Component::WfPolicy, pred_code(None, &path.indices()));
         return None;
     };
     let name = d.get("name");
-    let fail = |m: &mut Malformed, path: &[usize]| {
-        m.push(Component::WfPolicy, pred_code(name, path));
+    let fail = |m: &mut Malformed| {
+        m.push(Component::WfPolicy, pred_code(name, &path.indices()));
     };
     let Ok(params) = py_dict(d.get("params").unwrap_or(empty_dict())) else {
-        fail(m, path);
+        fail(m);
         return None;
     };
     // `data.get("name") in {"and", "or"}` needs a hashable name.
     if !is_hashable(name.unwrap_or(none())) {
-        fail(m, path);
+        fail(m);
         return None;
     }
-    let mut out: Vec<(&'a str, Param<'a>)> =
-        params.iter().map(|(k, pv)| (k, Param::Raw(pv))).collect();
+    let mut rebuilt = None;
     let is = |s: &str| name.is_some_and(|n| py::eq_str(n, s));
     if is("and") || is("or") {
         let Ok(items) = py_iter_dicts(params.get("children").unwrap_or(empty_list())) else {
-            fail(m, path);
+            fail(m);
             return None;
         };
         let mut kids = Vec::with_capacity(items.len());
         let mut ok = true;
         for (i, c) in items.iter().enumerate() {
-            path.push(i);
-            match build_pred(c, path, m) {
+            let here = PredPath {
+                index: i,
+                parent: Some(path),
+            };
+            match build_pred(c, &here, m) {
                 Some(k) => kids.push(k),
                 None => ok = false,
             }
-            path.pop();
         }
         if !ok {
             return None;
         }
-        set_param(&mut out, "children", Param::Children(kids));
+        rebuilt = Some(("children", Param::Children(kids)));
     } else if is("not")
         && let Some(child) = params.get("child").filter(|c| c.as_obj().is_some())
     {
-        path.push(0);
-        let kid = build_pred(child, path, m);
-        path.pop();
-        set_param(&mut out, "child", Param::Child(Box::new(kid?)));
+        let here = PredPath {
+            index: 0,
+            parent: Some(path),
+        };
+        let kid = build_pred(child, &here, m);
+        rebuilt = Some(("child", Param::Child(Box::new(kid?))));
     }
     let Some(name) = name else {
         // `data["name"]`: KeyError.
-        fail(m, path);
+        fail(m);
         return None;
     };
-    Some(Pred { name, params: out })
-}
-
-/// `params[key] = value`: replace in place or append (dict semantics).
-fn set_param<'a>(params: &mut Vec<(&'a str, Param<'a>)>, key: &'a str, p: Param<'a>) {
-    match params.iter_mut().find(|(k, _)| *k == key) {
-        Some(slot) => slot.1 = p,
-        None => params.push((key, p)),
-    }
+    Some(Pred {
+        name,
+        raw: params,
+        rebuilt,
+    })
 }
 
 /// `POLICY_PREDICATE_MALFORMED:<name>`, or `:#<path>` when the name is not a string.
@@ -438,19 +502,19 @@ fn build_evidence<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<EvidencePar
             deps,
             hash,
             signature,
-        ] = fields(
-            d,
-            [
-                "evidence_id",
-                "evidence_type",
-                "value",
-                "source",
-                "timestamp",
-                "dependencies",
-                "hash",
-                "signature",
-            ],
-        );
+        ] = fields(d, |k| {
+            Some(match k {
+                "evidence_id" => 0,
+                "evidence_type" => 1,
+                "value" => 2,
+                "source" => 3,
+                "timestamp" => 4,
+                "dependencies" => 5,
+                "hash" => 6,
+                "signature" => 7,
+                _ => return None,
+            })
+        });
         let bad = |field: &str, m: &mut Malformed| {
             m.push(
                 C,
@@ -581,10 +645,16 @@ fn build_step<'a>(item: V<'a>, i: usize, m: &mut Malformed) -> Option<Step<'a>> 
         return None;
     };
     let before = m.0.len();
-    let [step_id, rule, conclusion, refs, premises] = fields(
-        d,
-        ["step_id", "rule", "conclusion", "evidence_refs", "premises"],
-    );
+    let [step_id, rule, conclusion, refs, premises] = fields(d, |k| {
+        Some(match k {
+            "step_id" => 0,
+            "rule" => 1,
+            "conclusion" => 2,
+            "evidence_refs" => 3,
+            "premises" => 4,
+            _ => return None,
+        })
+    });
     let bad = |field: &str, m: &mut Malformed| {
         m.push(
             C,
@@ -638,16 +708,16 @@ fn build_step<'a>(item: V<'a>, i: usize, m: &mut Malformed) -> Option<Step<'a>> 
     }
 }
 
-/// Looks up several members in one pass over the object.
-fn fields<'a, const N: usize>(o: Obj<'a>, names: [&str; N]) -> [Option<V<'a>>; N] {
+/// Looks up several members in one pass over the object; `slot` maps a member name to its
+/// place in the result (a `match` on the name: a length switch, not a scan of the names).
+fn fields<'a, const N: usize>(
+    o: Obj<'a>,
+    slot: impl Fn(&str) -> Option<usize>,
+) -> [Option<V<'a>>; N] {
     let mut out = [None; N];
     for (k, v) in o.iter() {
-        if let Some(slot) = names
-            .iter()
-            .position(|n| *n == k)
-            .and_then(|i| out.get_mut(i))
-        {
-            *slot = Some(v);
+        if let Some(place) = slot(k).and_then(|i| out.get_mut(i)) {
+            *place = Some(v);
         }
     }
     out
@@ -674,18 +744,18 @@ fn build_attestations<'a>(v: Option<V<'a>>, m: &mut Malformed) -> Option<Vec<Att
             stake,
             reason,
             signature,
-        ] = fields(
-            d,
-            [
-                "validator_id",
-                "decision",
-                "certificate_digest",
-                "timestamp",
-                "stake",
-                "reason",
-                "signature",
-            ],
-        );
+        ] = fields(d, |k| {
+            Some(match k {
+                "validator_id" => 0,
+                "decision" => 1,
+                "certificate_digest" => 2,
+                "timestamp" => 3,
+                "stake" => 4,
+                "reason" => 5,
+                "signature" => 6,
+                _ => return None,
+            })
+        });
         let bad = |field: &str, m: &mut Malformed| {
             m.push(
                 C,
@@ -816,28 +886,49 @@ impl Canon {
     }
 }
 
-/// Lowercase hex of a 32-byte digest without allocating.
-pub(crate) fn hex64(d: &[u8; 32]) -> [u8; 64] {
+/// The two lowercase hex digits of every byte value.
+static HEX_PAIRS: [[u8; 2]; 256] = {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
+/// Lowercase hex of a 32-byte digest without allocating (one table load per byte).
+pub(crate) fn hex64(d: &[u8; 32]) -> [u8; 64] {
     let mut out = [0u8; 64];
-    for (pair, byte) in out.chunks_exact_mut(2).zip(d) {
-        if let [hi, lo] = pair {
-            *hi = HEX[usize::from(byte >> 4)];
-            *lo = HEX[usize::from(byte & 0xf)];
-        }
+    for (pair, &byte) in out.chunks_exact_mut(2).zip(d) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(byte)]);
     }
     out
 }
 
 /// Hex digest as a `String`.
 pub(crate) fn hex_string(d: &[u8; 32]) -> String {
-    String::from_utf8_lossy(&hex64(d)).into_owned()
+    // ASCII by construction; `from_utf8` only checks it (no lossy re-scan).
+    String::from_utf8(hex64(d).to_vec()).unwrap_or_default()
 }
 
 /// Writes any view canonically (keys sorted by code point at every level).
+#[inline]
 pub(crate) fn write_v<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, v: V<'_>) {
     match v {
         // Owned values have their own writer.
+        V::J(j) => w.value(j),
+        // The common leaves of a parsed document, without going through `kind`.
+        V::D(_, Node::Str(s)) => w.plain_string(s),
+        V::D(_, Node::Int(t)) => w.raw(t.as_bytes()),
+        V::D(_, Node::Float(f)) => w.float(*f),
+        _ => write_other(w, v),
+    }
+}
+
+fn write_other<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, v: V<'_>) {
+    match v {
         V::J(j) => w.value(j),
         _ => match v.kind() {
             K::Null => w.raw(b"null"),
@@ -891,15 +982,20 @@ pub(crate) fn write_obj<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, o: Ob
     if sorted {
         (0..n).for_each(|i| member(w, i, i));
     } else if n <= SMALL_SORT {
-        let mut idx = [0usize; SMALL_SORT];
-        for (slot, i) in idx.iter_mut().zip(0..n) {
+        // u8 indices: a 32-byte scratch array to clear, not 256 bytes.
+        let mut idx = [0u8; SMALL_SORT];
+        for (slot, i) in idx.iter_mut().zip(0..=u8::MAX).take(n) {
             *slot = i;
         }
         let idx = idx.get_mut(..n).unwrap_or_default();
-        idx.sort_unstable_by(|&a, &b| key(a).as_bytes().cmp(key(b).as_bytes()));
+        idx.sort_unstable_by(|&a, &b| {
+            key(usize::from(a))
+                .as_bytes()
+                .cmp(key(usize::from(b)).as_bytes())
+        });
         idx.iter()
             .enumerate()
-            .for_each(|(nth, &i)| member(w, nth, i));
+            .for_each(|(nth, &i)| member(w, nth, usize::from(i)));
     } else {
         let mut idx: Vec<usize> = (0..n).collect();
         idx.sort_unstable_by(|&a, &b| key(a).as_bytes().cmp(key(b).as_bytes()));
@@ -951,31 +1047,45 @@ fn write_pred<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Pred<'_>) {
     w.raw(b"{\"name\":");
     write_v(w, p.name);
     w.raw(b",\"params\":{");
-    let n = p.params.len();
-    let key = |i: usize| p.params.get(i).map_or("", |e| e.0);
-    let mut small = [0usize; SMALL_SORT];
+    // The members, then sorted by key (on the stack for the usual handful).
+    const SMALL: usize = 4;
+    let mut small: [Option<(&str, ParamRef<'_, '_>)>; SMALL] = [None; SMALL];
     let mut big = Vec::new();
-    let idx: &mut [usize] = if n <= SMALL_SORT {
-        small.get_mut(..n).unwrap_or_default()
+    let mut n = 0;
+    p.members(|k, param| {
+        match small.get_mut(n) {
+            Some(slot) => *slot = Some((k, param)),
+            None => {
+                if big.is_empty() {
+                    big.extend(small.iter().flatten().copied());
+                }
+                big.push((k, param));
+            }
+        }
+        n += 1;
+    });
+    let mut small_members: [(&str, ParamRef<'_, '_>); SMALL] =
+        small.map(|m| m.unwrap_or(("", ParamRef::Raw(none()))));
+    let members: &mut [(&str, ParamRef<'_, '_>)] = if n <= SMALL {
+        small_members.get_mut(..n).unwrap_or_default()
     } else {
-        big.resize(n, 0);
         &mut big
     };
-    for (i, slot) in idx.iter_mut().enumerate() {
-        *slot = i;
+    // Most params objects have one key, or arrive sorted: skip the sort then.
+    if !members.windows(2).all(|w| match w {
+        [a, b] => a.0.as_bytes() <= b.0.as_bytes(),
+        _ => true,
+    }) {
+        members.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
     }
-    idx.sort_unstable_by(|&a, &b| key(a).as_bytes().cmp(key(b).as_bytes()));
-    for (nth, &i) in idx.iter().enumerate() {
-        let Some((k, param)) = p.params.get(i) else {
-            continue;
-        };
+    for (nth, &(k, param)) in members.iter().enumerate() {
         if nth > 0 {
             w.raw(b",");
         }
         w.key(k);
         match param {
-            Param::Raw(v) => write_v(w, *v),
-            Param::Children(kids) => {
+            ParamRef::Raw(v) => write_v(w, v),
+            ParamRef::Rebuilt(Param::Children(kids)) => {
                 w.raw(b"[");
                 for (j, kid) in kids.iter().enumerate() {
                     if j > 0 {
@@ -985,7 +1095,7 @@ fn write_pred<S: CanonSink + ?Sized>(w: &mut CanonWriter<'_, S>, p: &Pred<'_>) {
                 }
                 w.raw(b"]");
             }
-            Param::Child(kid) => write_pred(w, kid),
+            ParamRef::Rebuilt(Param::Child(kid)) => write_pred(w, kid),
         }
     }
     w.raw(b"}}");

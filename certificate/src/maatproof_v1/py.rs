@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::sync::LazyLock;
 
-use super::doc::{Arr, K, Obj, V};
+use super::doc::{Arr, K, Obj, V, str_eq};
 use crate::json::{MAX_INT_DIGITS, Object, Value, python_float_repr};
 
 /// Python raised (TypeError, ValueError, OverflowError, AttributeError, KeyError).
@@ -56,16 +56,19 @@ pub(crate) fn pod_v1() -> V<'static> {
 }
 
 /// `dict.get(key)` with `None` for a miss.
+#[inline]
 pub(crate) fn get<'d>(o: Obj<'d>, key: &str) -> V<'d> {
     o.get(key).unwrap_or(none())
 }
 
 /// Lists and dicts cannot be set members or dict keys.
+#[inline]
 pub(crate) fn is_hashable(v: V<'_>) -> bool {
     !matches!(v.kind(), K::Arr(_) | K::Obj(_))
 }
 
 /// Python truthiness: `None`, `False`, `0`, `0.0`, `""`, `[]`, `{}` are false.
+#[inline]
 pub(crate) fn truthy(v: V<'_>) -> bool {
     match v.kind() {
         K::Null => false,
@@ -170,7 +173,7 @@ pub(crate) fn num_le_zero(n: &Num<'_>) -> bool {
 pub(crate) fn py_eq(a: V<'_>, b: V<'_>) -> bool {
     match (a.kind(), b.kind()) {
         (K::Null, K::Null) => true,
-        (K::Str(x), K::Str(y)) => x == y,
+        (K::Str(x), K::Str(y)) => str_eq(x, y),
         (K::Arr(x), K::Arr(y)) => {
             x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| py_eq(p, q))
         }
@@ -185,8 +188,9 @@ pub(crate) fn py_eq(a: V<'_>, b: V<'_>) -> bool {
 }
 
 /// Python `v == "s"`.
+#[inline]
 pub(crate) fn eq_str(v: V<'_>, s: &str) -> bool {
-    v.as_str() == Some(s)
+    v.as_str().is_some_and(|x| str_eq(x, s))
 }
 
 /// Python `a < b` as an ordering for `sorted()`: strings by code point, numbers exactly;
@@ -239,11 +243,6 @@ pub(crate) fn sorted_order<'v>(n: usize, key: impl Fn(usize) -> V<'v>) -> PyResu
     let mut idx: Vec<usize> = (0..n).collect();
     idx.sort_by(|&a, &b| cmp(a, b));
     Ok(Order::Perm(idx))
-}
-
-/// Python `needle in values` for a list (`==` membership).
-pub(crate) fn list_contains(values: &[V<'_>], needle: V<'_>) -> bool {
-    values.iter().any(|v| py_eq(*v, needle))
 }
 
 // ---------------------------------------------------------------------------------------------

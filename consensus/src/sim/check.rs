@@ -142,6 +142,8 @@ pub(crate) struct Checker {
     chain: Vec<(BlockId, Vec<u8>, Round)>,
     /// QCs seen on the wire, by height: (round, block).
     qcs: BTreeMap<Height, BTreeSet<(Round, BlockId)>>,
+    /// The same QCs by round (rechecks after a new lock or commit look only at later rounds).
+    qcs_by_round: BTreeMap<Round, Vec<(BlockId, Height)>>,
     /// Blocks committed directly by the two-chain rule (by honest validators): height -> round.
     direct: BTreeMap<Height, Round>,
     /// Every proposed block: id -> (parent, height, round, parent QC round).
@@ -249,6 +251,10 @@ impl Checker {
             .or_default()
             .insert((round, block_id))
         {
+            self.qcs_by_round
+                .entry(round)
+                .or_default()
+                .push((block_id, height));
             self.check_qc(block_id, round, height);
             if let Some((&k, &(locked, _))) =
                 self.locked.range(..round.saturating_sub(1)).next_back()
@@ -320,10 +326,9 @@ impl Checker {
         };
         self.locked.insert(justify_round, (parent, parent_height));
         let later: Vec<(BlockId, Round, Height)> = self
-            .qcs
-            .iter()
-            .flat_map(|(h, set)| set.iter().map(move |(r, id)| (*id, *r, *h)))
-            .filter(|(_, r, _)| *r > justify_round + 1)
+            .qcs_by_round
+            .range(justify_round + 2..)
+            .flat_map(|(r, list)| list.iter().map(move |(id, h)| (*id, *r, *h)))
             .collect();
         for (id, r, h) in later {
             self.check_lock(parent, justify_round, id, r, h);
@@ -356,10 +361,10 @@ impl Checker {
         self.direct.insert(height, round);
         // Re-check the QCs at or below this height against the new bound.
         let seen: Vec<(Height, Round, BlockId)> = self
-            .qcs
-            .range(..=height)
-            .flat_map(|(h, set)| set.iter().map(move |(r, id)| (*h, *r, *id)))
-            .filter(|(_, r, _)| *r >= round)
+            .qcs_by_round
+            .range(round..)
+            .flat_map(|(r, list)| list.iter().map(move |(id, h)| (*h, *r, *id)))
+            .filter(|(h, _, _)| *h <= height)
             .collect();
         for (h, r, id) in seen {
             self.check_qc(id, r, h);

@@ -965,7 +965,7 @@ impl<'a> Sim<'a> {
                     data.last_voted_round,
                     data.last_proposed_round,
                 );
-                self.slots[slot].persisted = data;
+                self.slots[slot].persisted = *data;
             }
             Action::PersistBlock { block_id, block } => {
                 self.slots[slot].pending.insert(block_id, block);
