@@ -60,7 +60,11 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(component: Component, code: impl Into<String>) -> Self {
-        Failure { component, code: code.into(), message: String::new() }
+        Failure {
+            component,
+            code: code.into(),
+            message: String::new(),
+        }
     }
 }
 

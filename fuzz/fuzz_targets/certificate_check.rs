@@ -26,7 +26,9 @@ fn maatproof_checker() -> &'static Checker {
     C.get_or_init(|| {
         let mut config = CheckerConfig::new(b"evidence-secret".to_vec());
         for v in ["validator-a", "validator-b", "validator-c"] {
-            config.validator_keys.insert(v.to_owned(), format!("{v}-secret").into_bytes());
+            config
+                .validator_keys
+                .insert(v.to_owned(), format!("{v}-secret").into_bytes());
         }
         config.now = Some(BLOCK_TIME);
         config.mode = Mode::Accept;
@@ -55,9 +57,22 @@ fn fixture() -> &'static MaatV1Fixture {
         let key = KeyPair::from_seed(Algorithm::Ed25519, &[7u8; 32]);
         let mut registry = InMemoryRegistry::new();
         registry.add_identity("ci-bot", key.public(), &["ci"]);
-        let types = ["commit_snapshot", "build_artifact", "environment_descriptor", "test_result", "scan_report", "rollback_spec", "rollout_spec"];
-        let signers: HashMap<String, SignerRule> = types.iter().map(|t| (t.to_string(), SignerRule::roles(["ci"]))).collect();
-        let policy_root = registry.add_policy_json("checkout", "production", POLICY.as_bytes(), signers).expect("policy");
+        let types = [
+            "commit_snapshot",
+            "build_artifact",
+            "environment_descriptor",
+            "test_result",
+            "scan_report",
+            "rollback_spec",
+            "rollout_spec",
+        ];
+        let signers: HashMap<String, SignerRule> = types
+            .iter()
+            .map(|t| (t.to_string(), SignerRule::roles(["ci"])))
+            .collect();
+        let policy_root = registry
+            .add_policy_json("checkout", "production", POLICY.as_bytes(), signers)
+            .expect("policy");
         let request = Request {
             deployment_id: "deploy-123".into(),
             service: "checkout".into(),
@@ -66,16 +81,52 @@ fn fixture() -> &'static MaatV1Fixture {
             artifact_hash: "sha256:artifact".into(),
             requested_by: "agent:planner".into(),
         };
-        let mut b = CertificateBuilder::from_policy_json(request, POLICY.as_bytes()).expect("policy");
+        let mut b =
+            CertificateBuilder::from_policy_json(request, POLICY.as_bytes()).expect("policy");
         let d = r#""deployment_id":"deploy-123""#;
         let items = [
-            ("commit", "commit_snapshot", format!(r#"{{{d},"commit_sha":"abc123"}}"#), vec![]),
-            ("artifact", "build_artifact", format!(r#"{{{d},"artifact_hash":"sha256:artifact"}}"#), vec!["commit"]),
-            ("env", "environment_descriptor", format!(r#"{{{d},"environment":"production"}}"#), vec![]),
-            ("test", "test_result", format!(r#"{{{d},"suite":"unit","passed":true}}"#), vec!["artifact"]),
-            ("scan", "scan_report", format!(r#"{{{d},"vulnerabilities":{{"critical":0,"high":1}}}}"#), vec!["artifact"]),
-            ("rollback", "rollback_spec", format!(r#"{{{d},"service":"checkout","rollback_plan":"restore"}}"#), vec![]),
-            ("canary", "rollout_spec", format!(r#"{{{d},"service":"checkout","canary_enabled":true}}"#), vec![]),
+            (
+                "commit",
+                "commit_snapshot",
+                format!(r#"{{{d},"commit_sha":"abc123"}}"#),
+                vec![],
+            ),
+            (
+                "artifact",
+                "build_artifact",
+                format!(r#"{{{d},"artifact_hash":"sha256:artifact"}}"#),
+                vec!["commit"],
+            ),
+            (
+                "env",
+                "environment_descriptor",
+                format!(r#"{{{d},"environment":"production"}}"#),
+                vec![],
+            ),
+            (
+                "test",
+                "test_result",
+                format!(r#"{{{d},"suite":"unit","passed":true}}"#),
+                vec!["artifact"],
+            ),
+            (
+                "scan",
+                "scan_report",
+                format!(r#"{{{d},"vulnerabilities":{{"critical":0,"high":1}}}}"#),
+                vec!["artifact"],
+            ),
+            (
+                "rollback",
+                "rollback_spec",
+                format!(r#"{{{d},"service":"checkout","rollback_plan":"restore"}}"#),
+                vec![],
+            ),
+            (
+                "canary",
+                "rollout_spec",
+                format!(r#"{{{d},"service":"checkout","canary_enabled":true}}"#),
+                vec![],
+            ),
         ];
         for (id, ty, value, deps) in items {
             let item = EvidenceItem::new(id, ty, obj(&value), "ci", BLOCK_TIME).depends_on(deps);
@@ -83,18 +134,32 @@ fn fixture() -> &'static MaatV1Fixture {
         }
         let cert = b.build();
         let report = maat_v1::check(&cert, &registry, &CheckContext::at(BLOCK_TIME));
-        assert!(report.accepted, "fixture must be valid: {:?}", report.failures);
-        MaatV1Fixture { registry, cert, evidence_root: report.evidence_root, policy_root }
+        assert!(
+            report.accepted,
+            "fixture must be valid: {:?}",
+            report.failures
+        );
+        MaatV1Fixture {
+            registry,
+            cert,
+            evidence_root: report.evidence_root,
+            policy_root,
+        }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let f = fixture();
     let ctx = CheckContext::at(BLOCK_TIME);
     if mode % 2 == 0 {
         let r = maatproof_checker().check(rest);
-        assert_eq!(r.accepted, r.failures.is_empty() && r.wf_policy && r.auth_evidence && r.check_proof && r.quorum);
+        assert_eq!(
+            r.accepted,
+            r.failures.is_empty() && r.wf_policy && r.auth_evidence && r.check_proof && r.quorum
+        );
         let r = maat_v1::check(rest, &f.registry, &ctx);
         assert_eq!(r.accepted, r.failures.is_empty());
         if r.accepted {

@@ -34,13 +34,23 @@ use serde::Deserialize;
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryFileError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Toml { path: PathBuf, source: toml::de::Error },
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("identity `{id}`: {reason}")]
     Identity { id: String, reason: String },
     #[error("policy for ({service}, {environment}): {reason}")]
-    Policy { service: String, environment: String, reason: String },
+    Policy {
+        service: String,
+        environment: String,
+        reason: String,
+    },
 }
 
 #[derive(Deserialize)]
@@ -81,20 +91,32 @@ struct RawPolicy {
 /// Loads a registry file into an [`InMemoryRegistry`].
 pub fn load_registry(path: &Path) -> Result<InMemoryRegistry, RegistryFileError> {
     let read = |p: &Path| {
-        std::fs::read(p).map_err(|source| RegistryFileError::Read { path: p.to_path_buf(), source })
+        std::fs::read(p).map_err(|source| RegistryFileError::Read {
+            path: p.to_path_buf(),
+            source,
+        })
     };
     let bytes = read(path)?;
     let text = String::from_utf8_lossy(&bytes);
-    let raw: RawRegistry = toml::from_str(&text)
-        .map_err(|source| RegistryFileError::Toml { path: path.to_path_buf(), source })?;
+    let raw: RawRegistry = toml::from_str(&text).map_err(|source| RegistryFileError::Toml {
+        path: path.to_path_buf(),
+        source,
+    })?;
     let base = path.parent().unwrap_or(Path::new("."));
 
     let mut reg = InMemoryRegistry::new();
     for ident in raw.identity {
         let id = ident.id.clone();
-        let bad = |reason: String| RegistryFileError::Identity { id: id.clone(), reason };
+        let bad = |reason: String| RegistryFileError::Identity {
+            id: id.clone(),
+            reason,
+        };
         let key = match (&ident.key_file, &ident.public_key) {
-            (Some(f), None) => load_public_key(base.join(f)).map_err(|e| bad(e.to_string()))?.public_key,
+            (Some(f), None) => {
+                load_public_key(base.join(f))
+                    .map_err(|e| bad(e.to_string()))?
+                    .public_key
+            }
             (None, Some(t)) => PublicKey::from_text(t).map_err(|e| bad(e.to_string()))?,
             _ => return Err(bad("give exactly one of key_file or public_key".into())),
         };

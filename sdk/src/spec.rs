@@ -33,11 +33,20 @@ use crate::tomljson::{TomlJsonError, to_json};
 #[derive(Debug, thiserror::Error)]
 pub enum SpecError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {source}")]
-    Toml { path: PathBuf, source: toml::de::Error },
+    Toml {
+        path: PathBuf,
+        source: toml::de::Error,
+    },
     #[error("{path}: {source}")]
-    Json { path: PathBuf, source: json::JsonError },
+    Json {
+        path: PathBuf,
+        source: json::JsonError,
+    },
     #[error("{0}")]
     Value(#[from] TomlJsonError),
     #[error("{0}")]
@@ -104,13 +113,18 @@ struct RawEvidence {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, SpecError> {
-    std::fs::read(path).map_err(|source| SpecError::Read { path: path.to_path_buf(), source })
+    std::fs::read(path).map_err(|source| SpecError::Read {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Reads a JSON file keeping the int/float distinction the hashes depend on.
 fn read_json(path: &Path) -> Result<Value, SpecError> {
-    json::parse(&read(path)?, ParseMode::Strict)
-        .map_err(|source| SpecError::Json { path: path.to_path_buf(), source })
+    json::parse(&read(path)?, ParseMode::Strict).map_err(|source| SpecError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 impl DeploySpec {
@@ -118,8 +132,10 @@ impl DeploySpec {
     pub fn load(path: &Path) -> Result<DeploySpec, SpecError> {
         let text = String::from_utf8(read(path)?)
             .map_err(|_| SpecError::Invalid(format!("{}: not UTF-8", path.display())))?;
-        let raw: RawSpec = toml::from_str(&text)
-            .map_err(|source| SpecError::Toml { path: path.to_path_buf(), source })?;
+        let raw: RawSpec = toml::from_str(&text).map_err(|source| SpecError::Toml {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         Self::from_raw(raw, base)
     }
@@ -129,9 +145,13 @@ impl DeploySpec {
             (Some(f), None) => read_json(&base.join(f))?,
             (None, Some(t)) => to_json(&t, "policy")?,
             (Some(_), Some(_)) => {
-                return Err(SpecError::Invalid("give either policy_file or [policy], not both".into()));
+                return Err(SpecError::Invalid(
+                    "give either policy_file or [policy], not both".into(),
+                ));
             }
-            (None, None) => return Err(SpecError::Invalid("missing policy_file or [policy]".into())),
+            (None, None) => {
+                return Err(SpecError::Invalid("missing policy_file or [policy]".into()));
+            }
         };
         let mut evidence = Vec::with_capacity(raw.evidence.len());
         for (i, e) in raw.evidence.into_iter().enumerate() {
@@ -141,7 +161,9 @@ impl DeploySpec {
                 (None, Some(f)) => read_json(&base.join(f))?,
                 (None, None) => Value::Object(Default::default()),
                 (Some(_), Some(_)) => {
-                    return Err(SpecError::Invalid(format!("{at}: give value or value_file, not both")));
+                    return Err(SpecError::Invalid(format!(
+                        "{at}: give value or value_file, not both"
+                    )));
                 }
             };
             let timestamp = match e.timestamp {
@@ -149,7 +171,9 @@ impl DeploySpec {
                 Some(toml::Value::Integer(s)) => Some(s as f64),
                 Some(toml::Value::Float(s)) if s.is_finite() => Some(s),
                 Some(_) => {
-                    return Err(SpecError::Invalid(format!("{at}: timestamp must be a number of seconds")));
+                    return Err(SpecError::Invalid(format!(
+                        "{at}: timestamp must be a number of seconds"
+                    )));
                 }
             };
             evidence.push(EvidenceSpec {
@@ -165,6 +189,10 @@ impl DeploySpec {
         if evidence.is_empty() {
             return Err(SpecError::Invalid("no [[evidence]] items".into()));
         }
-        Ok(DeploySpec { request: raw.request, policy, evidence })
+        Ok(DeploySpec {
+            request: raw.request,
+            policy,
+            evidence,
+        })
     }
 }

@@ -11,7 +11,10 @@ pub struct TomlJsonError {
 }
 
 pub fn to_json(v: &toml::Value, path: &str) -> Result<Value, TomlJsonError> {
-    let err = |reason| TomlJsonError { path: path.to_string(), reason };
+    let err = |reason| TomlJsonError {
+        path: path.to_string(),
+        reason,
+    };
     Ok(match v {
         toml::Value::String(s) => Value::String(s.clone()),
         toml::Value::Integer(i) => Value::Int(JsonInt::from_i64(*i)),
@@ -19,7 +22,9 @@ pub fn to_json(v: &toml::Value, path: &str) -> Result<Value, TomlJsonError> {
         toml::Value::Float(_) => return Err(err("nan and inf have no canonical JSON form")),
         toml::Value::Boolean(b) => Value::Bool(*b),
         toml::Value::Datetime(_) => {
-            return Err(err("TOML dates and times have no JSON form; write them as strings"));
+            return Err(err(
+                "TOML dates and times have no JSON form; write them as strings",
+            ));
         }
         toml::Value::Array(items) => Value::Array(
             items

@@ -437,6 +437,29 @@ mod tests {
     }
 
     #[test]
+    fn arbitrary_bytes_never_panic_a_decoder() {
+        use rand::{Rng as _, SeedableRng as _};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..20_000 {
+            let len = rng.gen_range(0..160);
+            let mut v: Vec<u8> = (0..len).map(|_| rng.r#gen()).collect();
+            if rng.gen_bool(0.5) && !v.is_empty() {
+                v[0] = BLOCK_VERSION; // get past the version check more often
+            }
+            if let Ok(b) = decode_block(&v) {
+                let tx = [0u8; 3];
+                let _ = rebuild_block(0, &b, |p| (p % 2 == 0).then_some(&tx[..]));
+            }
+            let _ = decode_head(&v);
+            let _ = decode_tx(&v);
+            let _ = decode_pos(&v, "x");
+            let _ = decode_node_key(&v);
+            let _ = decode_height_key(&v, "x");
+            let _ = decode_id(&v, "x");
+        }
+    }
+
+    #[test]
     fn corrupt_block_records_are_errors_not_panics() {
         assert!(decode_block(&[]).is_err());
         assert!(decode_block(&[1; 40]).is_err());

@@ -104,7 +104,10 @@ pub fn run(cmd: CertCommand) -> anyhow::Result<Outcome> {
 }
 
 fn now_seconds() -> f64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
 }
 
 fn load_signing_key(path: &Path) -> anyhow::Result<LoadedKey> {
@@ -123,8 +126,9 @@ fn build(args: BuildArgs) -> anyhow::Result<Outcome> {
         artifact_hash: r.artifact_hash,
         requested_by: r.requested_by,
     };
-    let mut builder = CertificateBuilder::from_policy_json(request, &json::canon_bytes(&spec.policy))
-        .context("the spec's policy")?;
+    let mut builder =
+        CertificateBuilder::from_policy_json(request, &json::canon_bytes(&spec.policy))
+            .context("the spec's policy")?;
     let build_time = args.timestamp.unwrap_or_else(now_seconds);
     for item in spec.evidence {
         let own_key = item.key.as_deref().map(load_signing_key).transpose()?;
@@ -134,20 +138,33 @@ fn build(args: BuildArgs) -> anyhow::Result<Outcome> {
             (None, None) => bail!("evidence `{}` names no key and no --key was given", item.id),
         };
         let signer = signer.ok_or_else(|| {
-            anyhow!("evidence `{}`: the key file has no id; pass --signer or use `maat keygen --id`", item.id)
+            anyhow!(
+                "evidence `{}`: the key file has no id; pass --signer or use `maat keygen --id`",
+                item.id
+            )
         })?;
         let Value::Object(value) = item.value else {
             bail!("evidence `{}`: value must be a table/object", item.id);
         };
-        let ev = EvidenceItem::new(item.id, item.evidence_type, value, item.source, item.timestamp.unwrap_or(build_time))
-            .depends_on(item.dependencies);
+        let ev = EvidenceItem::new(
+            item.id,
+            item.evidence_type,
+            value,
+            item.source,
+            item.timestamp.unwrap_or(build_time),
+        )
+        .depends_on(item.dependencies);
         builder.add_evidence(ev, &signer, &key.key_pair)?;
     }
     let mut bytes = builder.build();
     bytes.push(b'\n');
     match args.out {
-        Some(path) => std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?,
-        None => std::io::stdout().write_all(&bytes).context("writing standard output")?,
+        Some(path) => {
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?
+        }
+        None => std::io::stdout()
+            .write_all(&bytes)
+            .context("writing standard output")?,
     }
     Ok(Outcome::Success)
 }
@@ -155,7 +172,8 @@ fn build(args: BuildArgs) -> anyhow::Result<Outcome> {
 fn read_input(path: &Path) -> anyhow::Result<Vec<u8>> {
     if path == Path::new("-") {
         let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).context("reading standard input")?;
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf)
+            .context("reading standard input")?;
         return Ok(buf);
     }
     std::fs::read(path).with_context(|| format!("reading {}", path.display()))
@@ -165,19 +183,29 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
     if let Some(vector) = &args.vector {
         return check_vector(vector, args.json);
     }
-    let Some(cert_path) = &args.cert else { bail!("give a certificate file or --vector") };
+    let Some(cert_path) = &args.cert else {
+        bail!("give a certificate file or --vector")
+    };
     let bytes = read_input(cert_path)?;
     let report = match args.rule_set {
         RuleSet::MaatV1 => {
             let Some(registry_path) = &args.registry else {
-                bail!("--rule-set maat-v1 needs --registry FILE (identities and registered policies)");
+                bail!(
+                    "--rule-set maat-v1 needs --registry FILE (identities and registered policies)"
+                );
             };
             let registry = load_registry(registry_path)?;
             let block_time = args.block_time.unwrap_or_else(now_seconds);
-            if !block_time.is_finite() || !args.max_clock_skew.is_finite() || args.max_clock_skew < 0.0 {
+            if !block_time.is_finite()
+                || !args.max_clock_skew.is_finite()
+                || args.max_clock_skew < 0.0
+            {
                 bail!("--block-time and --max-clock-skew must be finite, the skew not negative");
             }
-            let ctx = CheckContext { block_time, max_clock_skew: args.max_clock_skew };
+            let ctx = CheckContext {
+                block_time,
+                max_clock_skew: args.max_clock_skew,
+            };
             maat_v1::check(&bytes, &registry, &ctx)
         }
         RuleSet::MaatproofV1 => {
@@ -187,22 +215,37 @@ fn check(args: CheckArgs) -> anyhow::Result<Outcome> {
         }
     };
     print_report(&report, args.rule_set, args.json, None);
-    Ok(if report.accepted { Outcome::Success } else { Outcome::Rejected })
+    Ok(if report.accepted {
+        Outcome::Success
+    } else {
+        Outcome::Rejected
+    })
 }
 
 fn maatproof_config(args: &CheckArgs) -> anyhow::Result<CheckerConfig> {
     let hex_key = |s: &str, what: &str| hex::decode(s).with_context(|| format!("{what}: not hex"));
-    let Some(hmac) = &args.hmac_key else { bail!("--rule-set maatproof-v1 needs --hmac-key HEX") };
+    let Some(hmac) = &args.hmac_key else {
+        bail!("--rule-set maatproof-v1 needs --hmac-key HEX")
+    };
     let mut config = CheckerConfig::new(hex_key(hmac, "--hmac-key")?);
     for vk in &args.validator_key {
-        let (id, key) = vk.split_once('=').ok_or_else(|| anyhow!("--validator-key wants ID=HEX, got `{vk}`"))?;
-        config.validator_keys.insert(id.to_string(), hex_key(key, "--validator-key")?);
+        let (id, key) = vk
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--validator-key wants ID=HEX, got `{vk}`"))?;
+        config
+            .validator_keys
+            .insert(id.to_string(), hex_key(key, "--validator-key")?);
     }
     config.quorum = parse_quorum(&args.quorum)?;
     config.now = match args.now.as_deref() {
         None => Some(now_seconds()),
         Some("none") => None,
-        Some(s) => Some(s.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| anyhow!("--now: `{s}` is not a number of seconds or `none`"))?),
+        Some(s) => Some(
+            s.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| anyhow!("--now: `{s}` is not a number of seconds or `none`"))?,
+        ),
     };
     config.mode = Mode::from_name(&args.mode)?;
     Ok(config)
@@ -212,7 +255,11 @@ fn maatproof_config(args: &CheckArgs) -> anyhow::Result<CheckerConfig> {
 fn parse_quorum(spec: &str) -> anyhow::Result<QuorumRule> {
     let (kind, threshold) = match spec.split_once(':') {
         Some((k, t)) => {
-            let t = t.parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(|| anyhow!("--quorum: bad threshold `{t}`"))?;
+            let t = t
+                .parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| anyhow!("--quorum: bad threshold `{t}`"))?;
             (k, Some(t))
         }
         None => (spec, None),
@@ -223,19 +270,31 @@ fn parse_quorum(spec: &str) -> anyhow::Result<QuorumRule> {
 /// Replays a `maatproof-pod-vector/1` certificate vector.
 fn check_vector(path: &Path, as_json: bool) -> anyhow::Result<Outcome> {
     let bytes = read_input(path)?;
-    let vector = json::parse(&bytes, ParseMode::Python).with_context(|| format!("{}: not JSON", path.display()))?;
+    let vector = json::parse(&bytes, ParseMode::Python)
+        .with_context(|| format!("{}: not JSON", path.display()))?;
     let kind = vector.get("kind").and_then(Value::as_str).unwrap_or("");
     if kind != "certificate" {
-        bail!("{}: a `{kind}` vector is not a certificate vector", path.display());
+        bail!(
+            "{}: a `{kind}` vector is not a certificate vector",
+            path.display()
+        );
     }
-    let checker_json = vector.get("checker").ok_or_else(|| anyhow!("vector has no `checker`"))?;
+    let checker_json = vector
+        .get("checker")
+        .ok_or_else(|| anyhow!("vector has no `checker`"))?;
     let config = CheckerConfig::from_vector_json(checker_json)?;
     let checker = maatproof_v1::Checker::new(config).context("the vector's checker settings")?;
-    let cert = vector.get("certificate").ok_or_else(|| anyhow!("vector has no `certificate`"))?;
+    let cert = vector
+        .get("certificate")
+        .ok_or_else(|| anyhow!("vector has no `certificate`"))?;
     let report = checker.check_value(cert);
     let expected = vector.get("expected").and_then(Value::as_object);
     print_report(&report, RuleSet::MaatproofV1, as_json, expected);
-    Ok(if report.accepted { Outcome::Success } else { Outcome::Rejected })
+    Ok(if report.accepted {
+        Outcome::Success
+    } else {
+        Outcome::Rejected
+    })
 }
 
 fn report_json(report: &Report, rule_set: RuleSet) -> serde_json::Value {
@@ -270,12 +329,25 @@ fn report_json(report: &Report, rule_set: RuleSet) -> serde_json::Value {
 fn matches_expected(report: &Report, expected: &Object) -> bool {
     let b = |k: &str| expected.get(k).and_then(Value::as_bool);
     let s = |k: &str| expected.get(k).and_then(Value::as_str);
-    let codes: Option<Vec<(&str, &str)>> = expected.get("failures").and_then(Value::as_array).map(|fs| {
-        fs.iter()
-            .map(|f| (f.get("component").and_then(Value::as_str).unwrap_or(""), f.get("code").and_then(Value::as_str).unwrap_or("")))
-            .collect()
-    });
-    let ours: Vec<(&str, &str)> = report.failures.iter().map(|f| (f.component.as_str(), f.code.as_str())).collect();
+    let codes: Option<Vec<(&str, &str)>> =
+        expected
+            .get("failures")
+            .and_then(Value::as_array)
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| {
+                        (
+                            f.get("component").and_then(Value::as_str).unwrap_or(""),
+                            f.get("code").and_then(Value::as_str).unwrap_or(""),
+                        )
+                    })
+                    .collect()
+            });
+    let ours: Vec<(&str, &str)> = report
+        .failures
+        .iter()
+        .map(|f| (f.component.as_str(), f.code.as_str()))
+        .collect();
     b("accepted") == Some(report.accepted)
         && b("wf_policy") == Some(report.wf_policy)
         && b("auth_evidence") == Some(report.auth_evidence)
@@ -295,15 +367,35 @@ fn print_report(report: &Report, rule_set: RuleSet, as_json: bool, expected: Opt
         return;
     }
     let ok = |b: bool| if b { "ok" } else { "FAILED" };
-    let name = match rule_set { RuleSet::MaatV1 => "maat-v1", RuleSet::MaatproofV1 => "maatproof-v1" };
-    println!("{} under {name}", if report.accepted { "ACCEPTED" } else { "REJECTED" });
+    let name = match rule_set {
+        RuleSet::MaatV1 => "maat-v1",
+        RuleSet::MaatproofV1 => "maatproof-v1",
+    };
+    println!(
+        "{} under {name}",
+        if report.accepted {
+            "ACCEPTED"
+        } else {
+            "REJECTED"
+        }
+    );
     if !report.certificate_digest.is_empty() {
         println!("  certificate_digest  {}", report.certificate_digest);
     }
-    println!("  WF(P) {}   Auth(E) {}   CheckR {}   Quorum(A) {}", ok(report.wf_policy), ok(report.auth_evidence), ok(report.check_proof), ok(report.quorum));
+    println!(
+        "  WF(P) {}   Auth(E) {}   CheckR {}   Quorum(A) {}",
+        ok(report.wf_policy),
+        ok(report.auth_evidence),
+        ok(report.check_proof),
+        ok(report.quorum)
+    );
     for f in &report.failures {
         println!("  {:<10} {}", f.component.as_str(), f.code);
-        let why = if f.message.is_empty() { codes::explain(&f.code) } else { f.message.as_str() };
+        let why = if f.message.is_empty() {
+            codes::explain(&f.code)
+        } else {
+            f.message.as_str()
+        };
         println!("  {:<10}   {why}", "");
     }
     if let Some(expected) = expected {

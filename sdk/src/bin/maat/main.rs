@@ -9,7 +9,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "maat", version, about = "Maat client: signing keys and Proof-of-Deploy certificates")]
+#[command(
+    name = "maat",
+    version,
+    about = "Maat client: signing keys and Proof-of-Deploy certificates"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
