@@ -61,7 +61,10 @@ fn admit_all(pool: &mut Mempool, c: &Chain, txs: &[Vec<u8>]) {
 fn admissions(cr: &mut Criterion) {
     let (c, certs) = setup();
     let mean = certs.iter().map(Vec::len).sum::<usize>() / certs.len();
-    eprintln!("certificate transactions: {} of {mean} bytes on average", certs.len());
+    eprintln!(
+        "certificate transactions: {} of {mean} bytes on average",
+        certs.len()
+    );
 
     let mut g = cr.benchmark_group("admit");
     g.throughput(Throughput::Elements(certs.len() as u64));
@@ -77,7 +80,11 @@ fn admissions(cr: &mut Criterion) {
     let ops: Vec<Vec<u8>> = (0..64u64)
         .map(|i| {
             let key = c2.new_key(Algorithm::Ed25519);
-            c2.tx(ADMIN, i + 1, register_body(&format!("user-{i}"), &key, 1, 8))
+            c2.tx(
+                ADMIN,
+                i + 1,
+                register_body(&format!("user-{i}"), &key, 1, 8),
+            )
         })
         .collect();
     g.throughput(Throughput::Elements(ops.len() as u64));

@@ -44,6 +44,9 @@ mod tests {
         // Truncated varint.
         assert_eq!(envelope_tx_id(b"\x0a\xff"), None);
         // An empty payload is still a payload.
-        assert_eq!(envelope_tx_id(b"\x0a\x00"), Some(TxId::of_payload_bytes(b"")));
+        assert_eq!(
+            envelope_tx_id(b"\x0a\x00"),
+            Some(TxId::of_payload_bytes(b""))
+        );
     }
 }

@@ -113,7 +113,9 @@ impl MempoolError {
     /// The detail codes (the maat-v1 failure codes of a rejected certificate or policy).
     #[must_use]
     pub fn detail_codes(&self) -> Vec<&str> {
-        self.rejection().map(Rejection::detail_codes).unwrap_or_default()
+        self.rejection()
+            .map(Rejection::detail_codes)
+            .unwrap_or_default()
     }
 
     /// True when the same transaction may be admitted later without change: the pool or

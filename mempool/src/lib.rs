@@ -103,6 +103,4 @@ mod pool;
 pub use config::{ConfigError, MempoolConfig};
 pub use envelope::envelope_tx_id;
 pub use error::MempoolError;
-pub use pool::{
-    Admitted, Batch, CommitReport, Dropped, Mempool, MempoolStats, SelectedTx, Usage,
-};
+pub use pool::{Admitted, Batch, CommitReport, Dropped, Mempool, MempoolStats, SelectedTx, Usage};

@@ -16,6 +16,9 @@ use crate::config::{ConfigError, MempoolConfig};
 use crate::envelope::envelope_tx_id;
 use crate::error::MempoolError;
 
+/// State writes by key (last write wins).
+type WriteSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
 /// A transaction [`Mempool::admit`] accepted.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admitted {
@@ -311,7 +314,11 @@ impl Mempool {
     ///
     /// # Errors
     /// [`StateError`].
-    pub fn next_nonce(&self, committed: &dyn StateView, submitter: &str) -> Result<u64, StateError> {
+    pub fn next_nonce(
+        &self,
+        committed: &dyn StateView,
+        submitter: &str,
+    ) -> Result<u64, StateError> {
         let last_pending = self
             .accounts
             .get(submitter)
@@ -402,13 +409,13 @@ impl Mempool {
                 max_bytes: self.config.max_bytes_per_submitter,
             });
         }
-        let victims = self
-            .plan_eviction(tx.submitter(), size)
-            .ok_or_else(|| MempoolError::Full {
-                submitter: tx.submitter().to_owned(),
-                txs: self.entries.len(),
-                bytes: self.bytes,
-            })?;
+        let victims =
+            self.plan_eviction(tx.submitter(), size)
+                .ok_or_else(|| MempoolError::Full {
+                    submitter: tx.submitter().to_owned(),
+                    txs: self.entries.len(),
+                    bytes: self.bytes,
+                })?;
         let checked = {
             let overlay = self.chain_overlay(committed, tx.submitter());
             self.evaluate(&overlay, Candidate::Fresh(tx), block_time_ms)?
@@ -470,7 +477,14 @@ impl Mempool {
             .accounts
             .iter()
             .filter(|(s, a)| s.as_str() != submitter && !a.chain.is_empty())
-            .map(|(s, a)| (self.load(a.chain.len(), a.bytes), a.bytes, Reverse(s.as_str()), 0))
+            .map(|(s, a)| {
+                (
+                    self.load(a.chain.len(), a.bytes),
+                    a.bytes,
+                    Reverse(s.as_str()),
+                    0,
+                )
+            })
             .collect();
         while excess_txs > 0 || excess_bytes > 0 {
             let (load, bytes, Reverse(victim), taken) = heap.pop()?;
@@ -524,9 +538,7 @@ impl Mempool {
                 };
                 // The ledger refuses an unknown or revoked submitter and a wrong nonce before
                 // looking at the signature: get its verdict without verifying anything.
-                if active.is_none()
-                    || self.ledger.next_nonce(view, tx.submitter())? != tx.nonce()
-                {
+                if active.is_none() || self.ledger.next_nonce(view, tx.submitter())? != tx.nonce() {
                     self.ledger.check(view, &tx, block_time_ms)?;
                 }
                 self.signature_verifications.fetch_add(1, Ordering::Relaxed);
@@ -604,8 +616,11 @@ impl Mempool {
         committed: &dyn StateView,
         block_time_ms: u64,
     ) -> CommitReport {
-        let written: HashMap<&[u8], &Option<Vec<u8>>> =
-            outcome.writes.iter().map(|(k, v)| (k.as_slice(), v)).collect();
+        let written: HashMap<&[u8], &Option<Vec<u8>>> = outcome
+            .writes
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v))
+            .collect();
         self.commit(&outcome.tx_ids(), Some(&written), committed, block_time_ms)
     }
 
@@ -631,18 +646,13 @@ impl Mempool {
         // Per submitter: the writes this pool expected from its committed transactions, and
         // whether they were the front of its chain (then its other transactions were
         // checked over exactly those writes).
-        let mut expected: HashMap<String, (BTreeMap<Vec<u8>, Option<Vec<u8>>>, bool)> =
-            HashMap::new();
+        let mut expected: HashMap<String, (WriteSet, bool)> = HashMap::new();
         for id in ids {
             let Some(entry) = self.entries.get(id) else {
                 continue;
             };
             let submitter = entry.tx().submitter().to_owned();
-            let front = self
-                .accounts
-                .get(&submitter)
-                .and_then(|a| a.chain.front())
-                == Some(id);
+            let front = self.accounts.get(&submitter).and_then(|a| a.chain.front()) == Some(id);
             let Some(entry) = self.remove(id) else {
                 continue;
             };
@@ -679,7 +689,7 @@ impl Mempool {
         &mut self,
         submitter: &str,
         written: Option<&HashMap<&[u8], &Option<Vec<u8>>>>,
-        expected: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+        expected: &WriteSet,
         committed: &dyn StateView,
         block_time_ms: u64,
         report: &mut CommitReport,
@@ -759,6 +769,10 @@ impl Mempool {
     /// or fails is done for this batch. Envelope signatures are not verified again (the
     /// keys they verified under are still active).
     ///
+    /// The proposer then executes the batch for its header with
+    /// `ledger.apply_block_with(view, block_time_ms, &batch.txs, log, &mempool)`, which
+    /// succeeds for the same view and time.
+    ///
     /// # Errors
     /// [`StateError`] if `view` cannot be read.
     pub fn select_batch(
@@ -769,7 +783,8 @@ impl Mempool {
         block_time_ms: u64,
     ) -> Result<Batch, StateError> {
         let params = self.ledger.params();
-        let max_bytes = max_bytes.min(usize::try_from(params.max_block_bytes).unwrap_or(usize::MAX));
+        let max_bytes =
+            max_bytes.min(usize::try_from(params.max_block_bytes).unwrap_or(usize::MAX));
         let max_txs = max_txs.min(usize::try_from(params.max_block_txs).unwrap_or(usize::MAX));
         // Each queue: the submitter's entries still to try, oldest chain first.
         let mut queues: Vec<(u64, VecDeque<&Entry>)> = Vec::new();
@@ -841,7 +856,7 @@ impl Mempool {
 fn key_changed(
     key: &[u8],
     written: &HashMap<&[u8], &Option<Vec<u8>>>,
-    expected: &BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    expected: &WriteSet,
 ) -> bool {
     match (expected.get(key), written.get(key)) {
         (None, None) => false,

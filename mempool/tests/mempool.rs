@@ -10,8 +10,7 @@ use common::{ADMIN, Chain, POLICY, policy_body, register_body};
 use maat_crypto::sig::{Algorithm, KeyPair};
 use maat_ledger::state::keys;
 use maat_ledger::{
-    ChainParams, KnownSignatures, MemoryState, Overlay, Rejection, StateError,
-    StateView, TxKind,
+    ChainParams, KnownSignatures, MemoryState, Overlay, Rejection, StateError, StateView, TxKind,
 };
 use maat_mempool::{Mempool, MempoolConfig, MempoolError};
 use maat_proto::tx::{body, key_to_proto, payload, sign};
@@ -70,11 +69,34 @@ fn every_kind_is_admitted_selected_and_applies() {
     let ci_n = c.next_nonce("ci-0");
     let txs = [
         (c.certificate_tx("ci-0", ci_n, "dep-1"), TxKind::Certificate),
-        (c.tx(ADMIN, admin_n, body::register("bob", &new_key.public(), &["ci"])), TxKind::IdentityOp),
-        (c.tx(ADMIN, admin_n + 1, policy_body(&POLICY.replace("\"version\": 1", "\"version\": 2"))), TxKind::PolicyOp),
-        (c.tx("alice", alice_n, body::rotate("alice", &rotate_to.public())), TxKind::IdentityOp),
-        (c.tx_signed_by(&rotate_to, "alice", alice_n + 1, body::revoke("alice")), TxKind::IdentityOp),
-        (c.tx(ADMIN, admin_n + 2, body::revoke("ci-1")), TxKind::IdentityOp),
+        (
+            c.tx(
+                ADMIN,
+                admin_n,
+                body::register("bob", &new_key.public(), &["ci"]),
+            ),
+            TxKind::IdentityOp,
+        ),
+        (
+            c.tx(
+                ADMIN,
+                admin_n + 1,
+                policy_body(&POLICY.replace("\"version\": 1", "\"version\": 2")),
+            ),
+            TxKind::PolicyOp,
+        ),
+        (
+            c.tx("alice", alice_n, body::rotate("alice", &rotate_to.public())),
+            TxKind::IdentityOp,
+        ),
+        (
+            c.tx_signed_by(&rotate_to, "alice", alice_n + 1, body::revoke("alice")),
+            TxKind::IdentityOp,
+        ),
+        (
+            c.tx(ADMIN, admin_n + 2, body::revoke("ci-1")),
+            TxKind::IdentityOp,
+        ),
     ];
     for (tx, kind) in &txs {
         let a = admit(&mut pool, &c, tx).unwrap_or_else(|e| panic!("{kind}: {e}"));
@@ -83,7 +105,9 @@ fn every_kind_is_admitted_selected_and_applies() {
         assert!(a.evicted.is_empty());
     }
     assert_eq!(pool.len(), txs.len());
-    let batch = pool.select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms).expect("state");
+    let batch = pool
+        .select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms)
+        .expect("state");
     assert_eq!(batch.txs.len(), txs.len(), "skipped: {:?}", batch.skipped);
     let outcome = c.commit(&batch.txs);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
@@ -108,49 +132,169 @@ fn reject_cases(c: &mut Chain) -> Vec<(&'static str, &'static str, Vec<u8>)> {
         tx.extend_from_slice(&[0x18, 0x01]); // an unknown field 3
         tx
     };
-    let other_chain = sign(payload("other-chain", ADMIN, admin_n, body::revoke("alice")), c.key(ADMIN)).encode_to_vec();
+    let other_chain = sign(
+        payload("other-chain", ADMIN, admin_n, body::revoke("alice")),
+        c.key(ADMIN),
+    )
+    .encode_to_vec();
     let no_kind = sign(
-        v1::TxPayload { chain_id: chain_id.clone(), submitter: ADMIN.into(), nonce: admin_n, body: Some(v1::TxBody { kind: None }) },
+        v1::TxPayload {
+            chain_id: chain_id.clone(),
+            submitter: ADMIN.into(),
+            nonce: admin_n,
+            body: Some(v1::TxBody { kind: None }),
+        },
         c.key(ADMIN),
     )
     .encode_to_vec();
     let bad_key = Kind::IdentityOp(v1::IdentityOp {
         op: Some(v1::identity_op::Op::Register(v1::RegisterIdentity {
             id: "carol".into(),
-            public_key: Some(v1::PublicKey { algorithm: key_to_proto(&some_key.public()).algorithm, key: vec![1, 2, 3] }),
+            public_key: Some(v1::PublicKey {
+                algorithm: key_to_proto(&some_key.public()).algorithm,
+                key: vec![1, 2, 3],
+            }),
             roles: vec![],
         })),
     });
     let alice_key = c.key("alice").public();
     let other_cert = c.certificate_json("ci-1", "dep-x");
     vec![
-        ("TX_TOO_LARGE", "identity op over its kind's limit", c.tx(ADMIN, admin_n, register_body("big", &some_key, 200, 120))),
+        (
+            "TX_TOO_LARGE",
+            "identity op over its kind's limit",
+            c.tx(ADMIN, admin_n, register_body("big", &some_key, 200, 120)),
+        ),
         ("TX_MALFORMED", "not protobuf", vec![0xff, 0xff, 0xff]),
         ("TX_NON_CANONICAL", "unknown field appended", non_canonical),
         ("TX_CHAIN_ID_MISMATCH", "other chain", other_chain),
         ("TX_KIND_MISSING", "empty body", no_kind),
-        ("KIND_UNSUPPORTED", "audit record", c.tx(ADMIN, admin_n, Kind::AuditRecord(vec![1]))),
-        ("TX_FIELD_INVALID", "id with a space", c.tx(ADMIN, admin_n, body::register("bad id", &some_key.public(), &[]))),
-        ("SUBMITTER_UNKNOWN", "unregistered", c.tx_signed_by(&stranger, "nobody", 1, body::revoke("nobody"))),
-        ("SUBMITTER_REVOKED", "revoked", c.tx("gone", 1, body::revoke("gone"))),
-        ("TX_NONCE_INVALID", "gap", c.tx(ADMIN, admin_n + 1, body::revoke("alice"))),
-        ("TX_NONCE_INVALID", "replay of a consumed nonce", c.tx(ADMIN, admin_n - 1, body::revoke("alice"))),
-        ("TX_SIGNATURE_INVALID", "signed by another key", c.tx_signed_by(&stranger, ADMIN, admin_n, body::revoke("alice"))),
-        ("NOT_ADMIN", "register by a non-admin", c.tx("alice", alice_n, body::register("carol", &some_key.public(), &[]))),
-        ("NOT_AUTHORIZED", "rotate another identity", c.tx("alice", alice_n, body::rotate("ci-0", &some_key.public()))),
-        ("NOT_AUTHORIZED", "revoke another identity", c.tx("alice", alice_n, body::revoke("ci-0"))),
-        ("IDENTITY_EXISTS", "register twice", c.tx(ADMIN, admin_n, body::register("alice", &some_key.public(), &[]))),
-        ("IDENTITY_EXISTS", "ids are never reused", c.tx(ADMIN, admin_n, body::register("gone", &some_key.public(), &[]))),
-        ("IDENTITY_UNKNOWN", "revoke nobody", c.tx(ADMIN, admin_n, body::revoke("nobody"))),
-        ("IDENTITY_REVOKED", "revoke twice", c.tx(ADMIN, admin_n, body::revoke("gone"))),
+        (
+            "KIND_UNSUPPORTED",
+            "audit record",
+            c.tx(ADMIN, admin_n, Kind::AuditRecord(vec![1])),
+        ),
+        (
+            "TX_FIELD_INVALID",
+            "id with a space",
+            c.tx(
+                ADMIN,
+                admin_n,
+                body::register("bad id", &some_key.public(), &[]),
+            ),
+        ),
+        (
+            "SUBMITTER_UNKNOWN",
+            "unregistered",
+            c.tx_signed_by(&stranger, "nobody", 1, body::revoke("nobody")),
+        ),
+        (
+            "SUBMITTER_REVOKED",
+            "revoked",
+            c.tx("gone", 1, body::revoke("gone")),
+        ),
+        (
+            "TX_NONCE_INVALID",
+            "gap",
+            c.tx(ADMIN, admin_n + 1, body::revoke("alice")),
+        ),
+        (
+            "TX_NONCE_INVALID",
+            "replay of a consumed nonce",
+            c.tx(ADMIN, admin_n - 1, body::revoke("alice")),
+        ),
+        (
+            "TX_SIGNATURE_INVALID",
+            "signed by another key",
+            c.tx_signed_by(&stranger, ADMIN, admin_n, body::revoke("alice")),
+        ),
+        (
+            "NOT_ADMIN",
+            "register by a non-admin",
+            c.tx(
+                "alice",
+                alice_n,
+                body::register("carol", &some_key.public(), &[]),
+            ),
+        ),
+        (
+            "NOT_AUTHORIZED",
+            "rotate another identity",
+            c.tx("alice", alice_n, body::rotate("ci-0", &some_key.public())),
+        ),
+        (
+            "NOT_AUTHORIZED",
+            "revoke another identity",
+            c.tx("alice", alice_n, body::revoke("ci-0")),
+        ),
+        (
+            "IDENTITY_EXISTS",
+            "register twice",
+            c.tx(
+                ADMIN,
+                admin_n,
+                body::register("alice", &some_key.public(), &[]),
+            ),
+        ),
+        (
+            "IDENTITY_EXISTS",
+            "ids are never reused",
+            c.tx(
+                ADMIN,
+                admin_n,
+                body::register("gone", &some_key.public(), &[]),
+            ),
+        ),
+        (
+            "IDENTITY_UNKNOWN",
+            "revoke nobody",
+            c.tx(ADMIN, admin_n, body::revoke("nobody")),
+        ),
+        (
+            "IDENTITY_REVOKED",
+            "revoke twice",
+            c.tx(ADMIN, admin_n, body::revoke("gone")),
+        ),
         ("KEY_INVALID", "3-byte key", c.tx(ADMIN, admin_n, bad_key)),
-        ("KEY_REUSED", "rotate to the active key", c.tx("alice", alice_n, body::rotate("alice", &alice_key))),
-        ("NOT_ADMIN_OR_OWNER", "policy by a non-owner", c.tx("alice", alice_n, policy_body(POLICY))),
-        ("POLICY_INVALID", "empty policy", c.tx(ADMIN, admin_n, policy_body("{}"))),
-        ("CERTIFICATE_REJECTED", "not JSON", c.tx("ci-0", ci_n, body::certificate(b"not json".to_vec()))),
-        ("CERTIFICATE_REJECTED", "evidence signer lacks role ci", c.tx("alice", alice_n, body::certificate(c.certificate_json("alice", "dep-a")))),
-        ("REQUESTED_BY_MISMATCH", "certificate of another requester", c.tx("ci-0", ci_n, body::certificate(other_cert))),
-        ("DEPLOYMENT_DUPLICATE", "already finalized", c.certificate_tx("ci-0", ci_n, "dep-done")),
+        (
+            "KEY_REUSED",
+            "rotate to the active key",
+            c.tx("alice", alice_n, body::rotate("alice", &alice_key)),
+        ),
+        (
+            "NOT_ADMIN_OR_OWNER",
+            "policy by a non-owner",
+            c.tx("alice", alice_n, policy_body(POLICY)),
+        ),
+        (
+            "POLICY_INVALID",
+            "empty policy",
+            c.tx(ADMIN, admin_n, policy_body("{}")),
+        ),
+        (
+            "CERTIFICATE_REJECTED",
+            "not JSON",
+            c.tx("ci-0", ci_n, body::certificate(b"not json".to_vec())),
+        ),
+        (
+            "CERTIFICATE_REJECTED",
+            "evidence signer lacks role ci",
+            c.tx(
+                "alice",
+                alice_n,
+                body::certificate(c.certificate_json("alice", "dep-a")),
+            ),
+        ),
+        (
+            "REQUESTED_BY_MISMATCH",
+            "certificate of another requester",
+            c.tx("ci-0", ci_n, body::certificate(other_cert)),
+        ),
+        (
+            "DEPLOYMENT_DUPLICATE",
+            "already finalized",
+            c.certificate_tx("ci-0", ci_n, "dep-done"),
+        ),
     ]
 }
 
@@ -162,7 +306,9 @@ fn every_ledger_rejection_is_returned_with_its_stable_code() {
         let mut pool = c.mempool(None);
         let err = admit(&mut pool, &c, &tx).expect_err(what);
         assert_eq!(err.code(), want, "{what}: {err}");
-        let rejection = err.rejection().unwrap_or_else(|| panic!("{what}: not a ledger rejection"));
+        let rejection = err
+            .rejection()
+            .unwrap_or_else(|| panic!("{what}: not a ledger rejection"));
         assert_eq!(err.numeric_code(), rejection.numeric_code());
         assert!(pool.is_empty(), "{what}");
         assert_eq!(pool.stats().rejected_by_code.get(want), Some(&1), "{what}");
@@ -176,16 +322,24 @@ fn every_ledger_rejection_is_returned_with_its_stable_code() {
 fn rejected_certificates_carry_the_checker_codes() {
     let c = fixture();
     let mut pool = c.mempool(None);
-    let tx = c.tx("alice", c.next_nonce("alice"), body::certificate(c.certificate_json("alice", "dep-a")));
+    let tx = c.tx(
+        "alice",
+        c.next_nonce("alice"),
+        body::certificate(c.certificate_json("alice", "dep-a")),
+    );
     let err = admit(&mut pool, &c, &tx).expect_err("unauthorized signer");
     assert!(
-        err.detail_codes().iter().any(|d| d.starts_with("EVIDENCE_SIGNER_UNAUTHORIZED")),
+        err.detail_codes()
+            .iter()
+            .any(|d| d.starts_with("EVIDENCE_SIGNER_UNAUTHORIZED")),
         "{:?}",
         err.detail_codes()
     );
     // Evidence too old for the policy's freshness window at the block time.
     let tx = c.certificate_tx("ci-0", c.next_nonce("ci-0"), "dep-b");
-    let err = pool.admit(&tx, &c.state, c.time_ms + 4000 * 1000).expect_err("stale scan report");
+    let err = pool
+        .admit(&tx, &c.state, c.time_ms + 4000 * 1000)
+        .expect_err("stale scan report");
     assert_eq!(err.code(), "CERTIFICATE_REJECTED");
     assert!(!err.detail_codes().is_empty());
 }
@@ -215,7 +369,14 @@ fn oversized_transactions_are_refused_before_decoding() {
     // Not even a transaction: refused on size alone.
     let err = admit(&mut pool, &c, &[0u8; 101]).expect_err("too large");
     assert_eq!((err.code(), err.numeric_code()), ("TX_TOO_LARGE", 1001));
-    assert_eq!(err, MempoolError::Rejected(Rejection::TooLarge { kind: None, size: 101, max: 100 }));
+    assert_eq!(
+        err,
+        MempoolError::Rejected(Rejection::TooLarge {
+            kind: None,
+            size: 101,
+            max: 100
+        })
+    );
 }
 
 #[test]
@@ -224,7 +385,10 @@ fn state_read_failures_are_not_rejections() {
     let mut pool = c.mempool(None);
     let tx = c.tx(ADMIN, 1, body::revoke("alice"));
     let err = pool.admit(&tx, &Broken, c.time_ms).expect_err("unreadable");
-    assert_eq!((err.code(), err.numeric_code()), ("STATE_UNAVAILABLE", 1504));
+    assert_eq!(
+        (err.code(), err.numeric_code()),
+        ("STATE_UNAVAILABLE", 1504)
+    );
     assert!(err.rejection().is_none() && err.is_transient());
     assert!(pool.is_empty());
 }
@@ -243,12 +407,21 @@ fn a_resubmission_is_a_duplicate_whatever_its_signature() {
     let second = c.tx("pq", n, body::revoke("pq"));
     assert_ne!(first, second);
     let a = admit(&mut pool, &c, &first).expect("first");
-    assert_eq!(admit(&mut pool, &c, &first), Err(MempoolError::AlreadyPending(a.tx_id)));
-    assert_eq!(admit(&mut pool, &c, &second), Err(MempoolError::AlreadyPending(a.tx_id)));
+    assert_eq!(
+        admit(&mut pool, &c, &first),
+        Err(MempoolError::AlreadyPending(a.tx_id))
+    );
+    assert_eq!(
+        admit(&mut pool, &c, &second),
+        Err(MempoolError::AlreadyPending(a.tx_id))
+    );
     // Even with a signature that does not verify: refused as a duplicate, before any work.
     let forged = c.tx_signed_by(c.key(ADMIN), "pq", n, body::revoke("pq"));
     let err = admit(&mut pool, &c, &forged).expect_err("dup");
-    assert_eq!((err.code(), err.numeric_code()), ("TX_ALREADY_PENDING", 1501));
+    assert_eq!(
+        (err.code(), err.numeric_code()),
+        ("TX_ALREADY_PENDING", 1501)
+    );
     assert_eq!(pool.len(), 1);
     assert_eq!(pool.stats().signature_verifications, 1);
 }
@@ -272,7 +445,10 @@ fn consecutive_nonces_are_admitted_while_earlier_ones_are_pending() {
         let tx = c.certificate_tx("ci-0", bad, "dep-other");
         assert_eq!(
             admit(&mut pool, &c, &tx),
-            Err(MempoolError::Rejected(Rejection::NonceInvalid { expected: n + 4, got: bad }))
+            Err(MempoolError::Rejected(Rejection::NonceInvalid {
+                expected: n + 4,
+                got: bad
+            }))
         );
     }
     // Own pending state counts: a second certificate for a pending deployment is a duplicate.
@@ -287,7 +463,12 @@ fn after_a_pending_rotation_the_new_key_signs() {
     let mut pool = c.mempool(None);
     let n = c.next_nonce("alice");
     let new = c.new_key(Algorithm::MlDsa65);
-    admit(&mut pool, &c, &c.tx("alice", n, body::rotate("alice", &new.public()))).expect("rotate");
+    admit(
+        &mut pool,
+        &c,
+        &c.tx("alice", n, body::rotate("alice", &new.public())),
+    )
+    .expect("rotate");
     // Signed by the key that is active in the committed state.
     let by_old = c.tx("alice", n + 1, body::revoke("alice"));
     assert_eq!(code(admit(&mut pool, &c, &by_old)), "TX_SIGNATURE_INVALID");
@@ -295,7 +476,9 @@ fn after_a_pending_rotation_the_new_key_signs() {
     admit(&mut pool, &c, &by_new).expect("signed by the new key");
     let verifications = pool.stats().signature_verifications;
     // Committing the rotation keeps the next one and does not verify it again.
-    let batch = pool.select_batch(usize::MAX, 1, &c.state, c.time_ms).expect("state");
+    let batch = pool
+        .select_batch(usize::MAX, 1, &c.state, c.time_ms)
+        .expect("state");
     let outcome = c.commit(&batch.txs);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
     assert!(report.dropped.is_empty(), "{report:?}");
@@ -321,7 +504,11 @@ fn registrations(c: &mut Chain, admin: &str, count: usize, roles: usize) -> Vec<
     (0..count)
         .map(|i| {
             let key = c.new_key(Algorithm::Ed25519);
-            c.tx(admin, n + i as u64, register_body(&format!("{admin}-u{i}"), &key, roles, 8))
+            c.tx(
+                admin,
+                n + i as u64,
+                register_body(&format!("{admin}-u{i}"), &key, roles, 8),
+            )
         })
         .collect()
 }
@@ -337,7 +524,10 @@ fn one_submitter_cannot_exceed_its_quota_and_others_still_get_in() {
             r.expect("within quota");
         } else {
             let err = r.expect_err("over quota");
-            assert_eq!((err.code(), err.numeric_code()), ("SUBMITTER_QUOTA_EXCEEDED", 1502));
+            assert_eq!(
+                (err.code(), err.numeric_code()),
+                ("SUBMITTER_QUOTA_EXCEEDED", 1502)
+            );
             assert!(err.is_transient());
         }
     }
@@ -396,9 +586,13 @@ fn a_full_pool_evicts_the_newest_of_the_largest_holder_only_for_a_smaller_one() 
     let stats = pool.stats();
     assert_eq!((stats.evicted, stats.admitted), (2, 8));
     // The chain left is still gapless and applies.
-    let batch = pool.select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms).expect("state");
+    let batch = pool
+        .select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms)
+        .expect("state");
     assert_eq!(batch.txs.len(), 6);
-    c.ledger.apply_block(&c.state, c.time_ms, &batch.txs, &c.log).expect("applies");
+    c.ledger
+        .apply_block(&c.state, c.time_ms, &batch.txs, &c.log)
+        .expect("applies");
 }
 
 #[test]
@@ -413,7 +607,10 @@ fn eviction_never_goes_back_and_forth() {
     }
     let ids0 = pool.pending_of("admin-0");
     // admin-2 would hold 1, admin-0 holds 2 (tie with admin-1; the smaller id loses).
-    assert_eq!(admit(&mut pool, &c, &a2[0]).expect("evicts").evicted, vec![ids0[1]]);
+    assert_eq!(
+        admit(&mut pool, &c, &a2[0]).expect("evicts").evicted,
+        vec![ids0[1]]
+    );
     // admin-0 wants its transaction back: it would hold 2, as much as admin-1 holds: refused.
     assert_eq!(code(admit(&mut pool, &c, &a0[1])), "MEMPOOL_FULL");
     assert_eq!(pool.usage("admin-0").txs, 1);
@@ -454,15 +651,33 @@ fn batches_round_robin_between_submitters_in_nonce_order() {
     for tx in a0.iter().chain(&a1).chain(&a2) {
         admit(&mut pool, &c, tx).expect("room");
     }
-    let batch = pool.select_batch(usize::MAX, 6, &c.state, c.time_ms).expect("state");
-    let order: Vec<(&str, u64)> = batch.txs.iter().map(|t| (t.submitter.as_str(), t.nonce)).collect();
+    let batch = pool
+        .select_batch(usize::MAX, 6, &c.state, c.time_ms)
+        .expect("state");
+    let order: Vec<(&str, u64)> = batch
+        .txs
+        .iter()
+        .map(|t| (t.submitter.as_str(), t.nonce))
+        .collect();
     assert_eq!(
         order,
-        [("admin-0", 1), ("admin-1", 1), ("admin-2", 1), ("admin-0", 2), ("admin-1", 2), ("admin-0", 3)]
+        [
+            ("admin-0", 1),
+            ("admin-1", 1),
+            ("admin-2", 1),
+            ("admin-0", 2),
+            ("admin-1", 2),
+            ("admin-0", 3)
+        ]
     );
     assert!(batch.skipped.is_empty());
-    assert_eq!(batch.bytes, batch.txs.iter().map(|t| t.bytes.len()).sum::<usize>());
-    c.ledger.apply_block(&c.state, c.time_ms, &batch.txs, &c.log).expect("applies in sequence");
+    assert_eq!(
+        batch.bytes,
+        batch.txs.iter().map(|t| t.bytes.len()).sum::<usize>()
+    );
+    c.ledger
+        .apply_block(&c.state, c.time_ms, &batch.txs, &c.log)
+        .expect("applies in sequence");
 }
 
 #[test]
@@ -475,20 +690,30 @@ fn batches_respect_the_byte_limit_and_let_smaller_transactions_through() {
         admit(&mut pool, &c, tx).expect("room");
     }
     let limit = big[0].len() + small[0].len() + small[1].len();
-    let batch = pool.select_batch(limit, usize::MAX, &c.state, c.time_ms).expect("state");
-    let order: Vec<(&str, u64)> = batch.txs.iter().map(|t| (t.submitter.as_str(), t.nonce)).collect();
+    let batch = pool
+        .select_batch(limit, usize::MAX, &c.state, c.time_ms)
+        .expect("state");
+    let order: Vec<(&str, u64)> = batch
+        .txs
+        .iter()
+        .map(|t| (t.submitter.as_str(), t.nonce))
+        .collect();
     // admin-0's second does not fit: admin-0 is done, admin-1 continues.
     assert_eq!(order, [("admin-0", 1), ("admin-1", 1), ("admin-1", 2)]);
     assert!(batch.bytes <= limit);
     // The chain's own limits apply as well.
-    let mut params = ChainParams::default();
-    params.max_block_txs = 2;
+    let params = ChainParams {
+        max_block_txs: 2,
+        ..ChainParams::default()
+    };
     let mut c2 = Chain::with(params, 1);
     let mut pool2 = c2.mempool(None);
     for tx in registrations(&mut c2, "admin-0", 3, 0) {
         admit(&mut pool2, &c2, &tx).expect("room");
     }
-    let batch = pool2.select_batch(usize::MAX, usize::MAX, &c2.state, c2.time_ms).expect("state");
+    let batch = pool2
+        .select_batch(usize::MAX, usize::MAX, &c2.state, c2.time_ms)
+        .expect("state");
     assert_eq!(batch.txs.len(), 2);
 }
 
@@ -499,15 +724,24 @@ fn batches_skip_what_pending_ancestors_include() {
     for tx in registrations(&mut c, ADMIN, 4, 0) {
         admit(&mut pool, &c, &tx).expect("room");
     }
-    let first = pool.select_batch(usize::MAX, 2, &c.state, c.time_ms).expect("state");
+    let first = pool
+        .select_batch(usize::MAX, 2, &c.state, c.time_ms)
+        .expect("state");
     // The parent block (not committed) holds the first two: the child takes the next two.
-    let parent = c.ledger.apply_block(&c.state, c.time_ms, &first.txs, &c.log).expect("parent");
+    let parent = c
+        .ledger
+        .apply_block(&c.state, c.time_ms, &first.txs, &c.log)
+        .expect("parent");
     let after_parent = Overlay::with_writes(&c.state, parent.writes.clone());
-    let second = pool.select_batch(usize::MAX, usize::MAX, &after_parent, c.time_ms + 1).expect("state");
+    let second = pool
+        .select_batch(usize::MAX, usize::MAX, &after_parent, c.time_ms + 1)
+        .expect("state");
     let nonces: Vec<u64> = second.txs.iter().map(|t| t.nonce).collect();
     assert_eq!(nonces, [3, 4]);
     assert!(second.skipped.is_empty());
-    c.ledger.apply_block(&after_parent, c.time_ms + 1, &second.txs, &parent.log).expect("child applies");
+    c.ledger
+        .apply_block(&after_parent, c.time_ms + 1, &second.txs, &parent.log)
+        .expect("child applies");
 }
 
 #[test]
@@ -516,15 +750,30 @@ fn a_failing_transaction_is_skipped_with_its_submitters_later_ones() {
     let mut pool = c.mempool(None);
     let n = c.next_nonce("ci-0");
     for i in 0..3 {
-        admit(&mut pool, &c, &c.certificate_tx("ci-0", n + i, &format!("dep-{i}"))).expect("room");
+        admit(
+            &mut pool,
+            &c,
+            &c.certificate_tx("ci-0", n + i, &format!("dep-{i}")),
+        )
+        .expect("room");
     }
-    admit(&mut pool, &c, &c.certificate_tx("ci-1", c.next_nonce("ci-1"), "dep-9")).expect("room");
+    admit(
+        &mut pool,
+        &c,
+        &c.certificate_tx("ci-1", c.next_nonce("ci-1"), "dep-9"),
+    )
+    .expect("room");
     // An admin revokes ci-0 in the pending parent: ci-0's transactions are skipped, ci-1's
     // goes in; nothing leaves the pool (the parent may never commit).
     let revoke = c.tx(ADMIN, c.next_nonce(ADMIN), body::revoke("ci-0"));
-    let parent = c.ledger.apply_block(&c.state, c.time_ms, &[revoke], &c.log).expect("parent");
+    let parent = c
+        .ledger
+        .apply_block(&c.state, c.time_ms, &[revoke], &c.log)
+        .expect("parent");
     let view = Overlay::with_writes(&c.state, parent.writes.clone());
-    let batch = pool.select_batch(usize::MAX, usize::MAX, &view, c.time_ms).expect("state");
+    let batch = pool
+        .select_batch(usize::MAX, usize::MAX, &view, c.time_ms)
+        .expect("state");
     assert_eq!(batch.txs.len(), 1);
     assert_eq!(batch.txs[0].submitter, "ci-1");
     assert_eq!(batch.skipped.len(), 1);
@@ -540,7 +789,9 @@ fn commits_remove_included_and_drop_consumed_nonces() {
     let mut c = fixture();
     let mut pool = c.mempool(None);
     let n = c.next_nonce("ci-0");
-    let mine: Vec<Vec<u8>> = (0..3).map(|i| c.certificate_tx("ci-0", n + i, &format!("dep-{i}"))).collect();
+    let mine: Vec<Vec<u8>> = (0..3)
+        .map(|i| c.certificate_tx("ci-0", n + i, &format!("dep-{i}")))
+        .collect();
     for tx in &mine {
         admit(&mut pool, &c, tx).expect("room");
     }
@@ -550,12 +801,18 @@ fn commits_remove_included_and_drop_consumed_nonces() {
     let outcome = c.commit(&[elsewhere]);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
     assert!(report.committed.is_empty());
-    let dropped: Vec<(TxId, &str)> = report.dropped.iter().map(|d| (d.tx_id, d.rejection.code())).collect();
+    let dropped: Vec<(TxId, &str)> = report
+        .dropped
+        .iter()
+        .map(|d| (d.tx_id, d.rejection.code()))
+        .collect();
     // Its nonce-n transaction is consumed; the later ones now follow the committed nonce.
     assert_eq!(dropped, [(ids[0], "TX_NONCE_INVALID")]);
     assert_eq!(pool.pending_of("ci-0"), ids[1..].to_vec());
     assert_eq!(pool.usage("ci-0").bytes, mine[1].len() + mine[2].len());
-    let batch = pool.select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms).expect("state");
+    let batch = pool
+        .select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms)
+        .expect("state");
     assert_eq!(batch.txs.len(), 2);
     let outcome = c.commit(&batch.txs);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
@@ -570,9 +827,19 @@ fn commits_drop_a_revoked_submitters_transactions_and_keep_others_unchecked() {
     let mut pool = c.mempool(None);
     let n0 = c.next_nonce("ci-0");
     for i in 0..2 {
-        admit(&mut pool, &c, &c.certificate_tx("ci-0", n0 + i, &format!("dep-{i}"))).expect("room");
+        admit(
+            &mut pool,
+            &c,
+            &c.certificate_tx("ci-0", n0 + i, &format!("dep-{i}")),
+        )
+        .expect("room");
     }
-    admit(&mut pool, &c, &c.certificate_tx("ci-1", c.next_nonce("ci-1"), "dep-9")).expect("room");
+    admit(
+        &mut pool,
+        &c,
+        &c.certificate_tx("ci-1", c.next_nonce("ci-1"), "dep-9"),
+    )
+    .expect("room");
     let verifications = pool.stats().signature_verifications;
     let outcome = c.commit(&[c.tx(ADMIN, c.next_nonce(ADMIN), body::revoke("ci-0"))]);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
@@ -588,7 +855,12 @@ fn commits_drop_a_revoked_submitters_transactions_and_keep_others_unchecked() {
 fn commits_drop_a_deployment_finalized_by_someone_else() {
     let mut c = fixture();
     let mut pool = c.mempool(None);
-    admit(&mut pool, &c, &c.certificate_tx("ci-0", c.next_nonce("ci-0"), "dep-7")).expect("room");
+    admit(
+        &mut pool,
+        &c,
+        &c.certificate_tx("ci-0", c.next_nonce("ci-0"), "dep-7"),
+    )
+    .expect("room");
     let outcome = c.commit(&[c.certificate_tx("ci-1", c.next_nonce("ci-1"), "dep-7")]);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
     assert_eq!(report.dropped.len(), 1);
@@ -602,19 +874,35 @@ fn committing_the_head_of_a_chain_does_not_recheck_the_rest() {
     let mut pool = c.mempool(None);
     let n = c.next_nonce("ci-0");
     for i in 0..4 {
-        admit(&mut pool, &c, &c.certificate_tx("ci-0", n + i, &format!("dep-{i}"))).expect("room");
+        admit(
+            &mut pool,
+            &c,
+            &c.certificate_tx("ci-0", n + i, &format!("dep-{i}")),
+        )
+        .expect("room");
     }
     let verifications = pool.stats().signature_verifications;
     assert_eq!(verifications, 4);
-    let batch = pool.select_batch(usize::MAX, 2, &c.state, c.time_ms).expect("state");
+    let batch = pool
+        .select_batch(usize::MAX, 2, &c.state, c.time_ms)
+        .expect("state");
     let outcome = c.commit(&batch.txs);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
-    assert_eq!((report.committed.len(), report.rechecked, report.dropped.len()), (2, 0, 0));
+    assert_eq!(
+        (
+            report.committed.len(),
+            report.rechecked,
+            report.dropped.len()
+        ),
+        (2, 0, 0)
+    );
     assert_eq!(pool.pending_of("ci-0").len(), 2);
     // Nor re-verifies signatures when everything is checked again (restart, sync).
     let report = pool.on_commit_ids(&[], &c.state, c.time_ms);
     assert_eq!((report.rechecked, report.dropped.len()), (2, 0));
-    let batch = pool.select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms).expect("state");
+    let batch = pool
+        .select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms)
+        .expect("state");
     assert_eq!(batch.txs.len(), 2);
     assert_eq!(pool.stats().signature_verifications, verifications);
 }
@@ -625,7 +913,12 @@ fn stale_transactions_are_rechecked_after_the_interval_and_dropped() {
     let mut cfg = config(&c);
     cfg.recheck_interval_ms = 10 * 60 * 1000;
     let mut pool = Mempool::new(cfg, c.ledger.clone()).expect("config");
-    admit(&mut pool, &c, &c.certificate_tx("ci-0", c.next_nonce("ci-0"), "dep-1")).expect("room");
+    admit(
+        &mut pool,
+        &c,
+        &c.certificate_tx("ci-0", c.next_nonce("ci-0"), "dep-1"),
+    )
+    .expect("room");
     let outcome = c.commit(&[c.tx(ADMIN, c.next_nonce(ADMIN), body::revoke("alice"))]);
     // A minute later: nothing it read changed, not due yet.
     let report = pool.on_commit(&outcome, &c.state, c.time_ms + 60_000);
@@ -642,7 +935,12 @@ fn stale_transactions_are_rechecked_after_the_interval_and_dropped() {
 fn a_changed_key_is_verified_again() {
     let mut c = fixture();
     let mut pool = c.mempool(None);
-    admit(&mut pool, &c, &c.tx("alice", c.next_nonce("alice"), body::revoke("alice"))).expect("room");
+    admit(
+        &mut pool,
+        &c,
+        &c.tx("alice", c.next_nonce("alice"), body::revoke("alice")),
+    )
+    .expect("room");
     assert_eq!(pool.stats().signature_verifications, 1);
     // The committed state gives alice another key (as a state sync would): her pending
     // transaction's signature is checked again, under the new key, and fails.
@@ -667,7 +965,12 @@ fn a_changed_key_is_verified_again() {
 fn a_state_error_during_a_recheck_keeps_the_transactions() {
     let mut c = fixture();
     let mut pool = c.mempool(None);
-    admit(&mut pool, &c, &c.certificate_tx("ci-0", c.next_nonce("ci-0"), "dep-1")).expect("room");
+    admit(
+        &mut pool,
+        &c,
+        &c.certificate_tx("ci-0", c.next_nonce("ci-0"), "dep-1"),
+    )
+    .expect("room");
     let report = pool.on_commit_ids(&[], &Broken, c.time_ms);
     assert!(report.state_error.is_some());
     assert!(report.dropped.is_empty());
@@ -676,7 +979,10 @@ fn a_state_error_during_a_recheck_keeps_the_transactions() {
     let outcome = c.commit(&[c.tx(ADMIN, c.next_nonce(ADMIN), body::revoke("alice"))]);
     let report = pool.on_commit(&outcome, &c.state, c.time_ms);
     assert_eq!((report.rechecked, report.dropped.len()), (1, 0));
-    assert!(pool.select_batch(usize::MAX, usize::MAX, &Broken, c.time_ms).is_err());
+    assert!(
+        pool.select_batch(usize::MAX, usize::MAX, &Broken, c.time_ms)
+            .is_err()
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -698,16 +1004,32 @@ fn validators_reuse_the_pools_verified_signatures() {
     assert_eq!(pool.verified_key(&other), None);
     assert_eq!(pool.verified_key(b"junk"), None);
     // A block verified with the pool's signatures gives the same outcome as without.
-    let batch = pool.select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms).expect("state");
-    let plain = c.ledger.apply_block(&c.state, c.time_ms, &batch.txs, &c.log).expect("valid");
+    let batch = pool
+        .select_batch(usize::MAX, usize::MAX, &c.state, c.time_ms)
+        .expect("state");
+    let plain = c
+        .ledger
+        .apply_block(&c.state, c.time_ms, &batch.txs, &c.log)
+        .expect("valid");
     let known = c
         .ledger
-        .verify_block(&c.state, c.time_ms, &batch.txs, &c.log, &plain.header, &pool)
+        .verify_block(
+            &c.state,
+            c.time_ms,
+            &batch.txs,
+            &c.log,
+            &plain.header,
+            &pool,
+        )
         .expect("valid");
     assert_eq!(plain, known);
     // The forged variant in a block still fails: the pool vouches for exact bytes only.
     let forged = c.tx_signed_by(c.key(ADMIN), "pq", n, body::revoke("pq"));
-    assert!(c.ledger.apply_block_with(&c.state, c.time_ms, &[forged], &c.log, &pool).is_err());
+    assert!(
+        c.ledger
+            .apply_block_with(&c.state, c.time_ms, &[forged], &c.log, &pool)
+            .is_err()
+    );
 }
 
 #[test]

@@ -65,7 +65,7 @@ pub struct Chain {
     /// The time of the next block (ms).
     pub time_ms: u64,
     pub keys: BTreeMap<String, KeyPair>,
-    key_seed: u8,
+    key_seed: u32,
 }
 
 impl Chain {
@@ -103,13 +103,17 @@ impl Chain {
     }
 
     pub fn key(&self, id: &str) -> &KeyPair {
-        self.keys.get(id).unwrap_or_else(|| panic!("no key for {id}"))
+        self.keys
+            .get(id)
+            .unwrap_or_else(|| panic!("no key for {id}"))
     }
 
     /// A fresh key pair (deterministic per chain).
     pub fn new_key(&mut self, alg: Algorithm) -> KeyPair {
         self.key_seed += 1;
-        KeyPair::from_seed(alg, &[self.key_seed; 32])
+        let mut seed = [0xa5; 32];
+        seed[..4].copy_from_slice(&self.key_seed.to_le_bytes());
+        KeyPair::from_seed(alg, &seed)
     }
 
     /// A mempool over this chain with `config` (or the chain's defaults).
@@ -120,7 +124,9 @@ impl Chain {
 
     /// The committed next nonce of `submitter`.
     pub fn next_nonce(&self, submitter: &str) -> u64 {
-        self.ledger.next_nonce(&self.state, submitter).expect("state")
+        self.ledger
+            .next_nonce(&self.state, submitter)
+            .expect("state")
     }
 
     /// `body` from `submitter` with `nonce`, signed with `submitter`'s key.
@@ -135,7 +141,10 @@ impl Chain {
 
     /// The raw transaction message for edits.
     pub fn tx_message(&self, submitter: &str, nonce: u64, body: Kind) -> v1::Transaction {
-        sign(payload(&self.chain_id(), submitter, nonce, body), self.key(submitter))
+        sign(
+            payload(&self.chain_id(), submitter, nonce, body),
+            self.key(submitter),
+        )
     }
 
     /// Applies `txs` as the next block (panics if it is invalid), commits its writes and
@@ -180,6 +189,17 @@ impl Chain {
     /// Canonical certificate JSON for `deployment_id`, requested by and with every evidence
     /// object signed by `submitter` (which must hold role `ci`), dated a minute ago.
     pub fn certificate_json(&self, submitter: &str, deployment_id: &str) -> Vec<u8> {
+        self.certificate_json_signed(self.key(submitter), submitter, deployment_id, POLICY)
+    }
+
+    /// As [`Self::certificate_json`], evidence signed with `key`, under `policy`.
+    pub fn certificate_json_signed(
+        &self,
+        key: &KeyPair,
+        submitter: &str,
+        deployment_id: &str,
+        policy: &str,
+    ) -> Vec<u8> {
         let request = Request {
             deployment_id: deployment_id.into(),
             service: "checkout".into(),
@@ -188,20 +208,64 @@ impl Chain {
             artifact_hash: "sha256:artifact".into(),
             requested_by: submitter.into(),
         };
-        let mut b = CertificateBuilder::from_policy_json(request, POLICY.as_bytes()).expect("policy");
+        let mut b =
+            CertificateBuilder::from_policy_json(request, policy.as_bytes()).expect("policy");
         #[allow(clippy::cast_precision_loss)]
         let t = (self.time_ms / 1000) as f64 - 60.0;
         let d = deployment_id;
         let items = [
-            ("commit", "commit_snapshot", format!(r#"{{"deployment_id":"{d}","commit_sha":"abc123"}}"#), "git", vec![]),
-            ("artifact", "build_artifact", format!(r#"{{"deployment_id":"{d}","artifact_hash":"sha256:artifact"}}"#), "builder", vec!["commit"]),
-            ("env", "environment_descriptor", format!(r#"{{"deployment_id":"{d}","environment":"production"}}"#), "cluster", vec![]),
-            ("test", "test_result", format!(r#"{{"deployment_id":"{d}","suite":"unit","passed":true}}"#), "pytest", vec!["artifact"]),
-            ("scan", "scan_report", format!(r#"{{"deployment_id":"{d}","vulnerabilities":{{"critical":0,"high":1}}}}"#), "scanner", vec!["artifact"]),
-            ("rollback", "rollback_spec", format!(r#"{{"deployment_id":"{d}","service":"checkout","rollback_plan":"restore previous image"}}"#), "deploy-plan", vec![]),
-            ("canary", "rollout_spec", format!(r#"{{"deployment_id":"{d}","service":"checkout","canary_enabled":true}}"#), "deploy-plan", vec![]),
+            (
+                "commit",
+                "commit_snapshot",
+                format!(r#"{{"deployment_id":"{d}","commit_sha":"abc123"}}"#),
+                "git",
+                vec![],
+            ),
+            (
+                "artifact",
+                "build_artifact",
+                format!(r#"{{"deployment_id":"{d}","artifact_hash":"sha256:artifact"}}"#),
+                "builder",
+                vec!["commit"],
+            ),
+            (
+                "env",
+                "environment_descriptor",
+                format!(r#"{{"deployment_id":"{d}","environment":"production"}}"#),
+                "cluster",
+                vec![],
+            ),
+            (
+                "test",
+                "test_result",
+                format!(r#"{{"deployment_id":"{d}","suite":"unit","passed":true}}"#),
+                "pytest",
+                vec!["artifact"],
+            ),
+            (
+                "scan",
+                "scan_report",
+                format!(r#"{{"deployment_id":"{d}","vulnerabilities":{{"critical":0,"high":1}}}}"#),
+                "scanner",
+                vec!["artifact"],
+            ),
+            (
+                "rollback",
+                "rollback_spec",
+                format!(
+                    r#"{{"deployment_id":"{d}","service":"checkout","rollback_plan":"restore previous image"}}"#
+                ),
+                "deploy-plan",
+                vec![],
+            ),
+            (
+                "canary",
+                "rollout_spec",
+                format!(r#"{{"deployment_id":"{d}","service":"checkout","canary_enabled":true}}"#),
+                "deploy-plan",
+                vec![],
+            ),
         ];
-        let key = self.key(submitter);
         for (id, ty, value, source, deps) in items {
             let item = EvidenceItem::new(id, ty, obj(&value), source, t).depends_on(deps);
             b.add_evidence(item, submitter, key).expect("evidence");
@@ -218,12 +282,19 @@ impl Chain {
 
 /// A policy operation for (checkout, production) with the fixture's signers.
 pub fn policy_body(policy_json: &str) -> Kind {
-    body::policy("checkout", "production", policy_json.as_bytes().to_vec(), &SIGNERS)
+    body::policy(
+        "checkout",
+        "production",
+        policy_json.as_bytes().to_vec(),
+        &SIGNERS,
+    )
 }
 
 /// A register operation whose size grows with `roles` (each role name `pad` bytes long).
 pub fn register_body(id: &str, key: &KeyPair, roles: usize, pad: usize) -> Kind {
-    let names: Vec<String> = (0..roles).map(|i| format!("r{i:03}{}", "x".repeat(pad))).collect();
+    let names: Vec<String> = (0..roles)
+        .map(|i| format!("r{i:03}{}", "x".repeat(pad)))
+        .collect();
     let refs: Vec<&str> = names.iter().map(String::as_str).collect();
     body::register(id, &key.public(), &refs)
 }
