@@ -7,11 +7,11 @@
 //! part of a verification).
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use maat_certificate::maat_v1::{IdentityRecord, RegisteredPolicy, Registry, SignerRule};
-use maat_crypto::sig::PublicKey;
+use maat_crypto::sig::{PublicKey, Signature};
 use maat_proto::tx::{key_fingerprint, key_from_proto};
 use maat_proto::v1;
 
@@ -81,7 +81,28 @@ impl Identity {
 pub struct DecodeCache {
     identities: Mutex<HashMap<[u8; 32], Arc<Identity>>>,
     policies: Mutex<HashMap<[u8; 32], Arc<RegisteredPolicy>>>,
+    /// Evidence signatures that verified, by [`evidence_signature_id`]: a certificate admitted
+    /// to the mempool is not verified again when its block is checked before voting.
+    evidence_signatures: Mutex<HashSet<[u8; 32]>>,
+    /// Evidence signature verifications skipped thanks to the cache (for tests and metrics).
+    evidence_signature_hits: std::sync::atomic::AtomicU64,
     capacity: usize,
+}
+
+/// The cache key of a verified evidence signature: algorithm, public key, signed hash and
+/// signature bytes, each length-prefixed so no two triples share an encoding.
+fn evidence_signature_id(key: &PublicKey, hash: &[u8], sig: &Signature) -> [u8; 32] {
+    let mut h = maat_crypto::hash::IdHasher::new("verified-evidence-signature");
+    for part in [
+        key.algorithm().as_str().as_bytes(),
+        key.as_bytes(),
+        hash,
+        sig.as_bytes(),
+    ] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    h.finalize()
 }
 
 impl Default for DecodeCache {
@@ -122,8 +143,43 @@ impl DecodeCache {
         DecodeCache {
             identities: Mutex::new(HashMap::new()),
             policies: Mutex::new(HashMap::new()),
+            evidence_signatures: Mutex::new(HashSet::new()),
+            evidence_signature_hits: std::sync::atomic::AtomicU64::new(0),
             capacity: capacity.max(1),
         }
+    }
+
+    /// How many evidence signature verifications the cache has saved so far.
+    pub fn evidence_signature_hits(&self) -> u64 {
+        self.evidence_signature_hits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn evidence_signature_verified(&self, key: &PublicKey, hash: &[u8], sig: &Signature) -> bool {
+        let id = evidence_signature_id(key, hash, sig);
+        let hit = self
+            .evidence_signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&id);
+        if hit {
+            self.evidence_signature_hits
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        hit
+    }
+
+    fn remember_evidence_signature(&self, key: &PublicKey, hash: &[u8], sig: &Signature) {
+        let id = evidence_signature_id(key, hash, sig);
+        let mut set = self
+            .evidence_signatures
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // Same crude bound as the record caches: forget everything when full.
+        if set.len() >= self.capacity * 8 {
+            set.clear();
+        }
+        set.insert(id);
     }
 
     /// The identity `id` at `view`.
@@ -237,5 +293,13 @@ impl Registry for StateRegistry<'_> {
     fn deployment_finalized(&self, deployment_id: &str) -> bool {
         self.remember(self.view.get(&keys::deployment(deployment_id)))
             .is_some()
+    }
+
+    fn evidence_signature_verified(&self, key: &PublicKey, hash: &[u8], sig: &Signature) -> bool {
+        self.cache.evidence_signature_verified(key, hash, sig)
+    }
+
+    fn remember_evidence_signature(&self, key: &PublicKey, hash: &[u8], sig: &Signature) {
+        self.cache.remember_evidence_signature(key, hash, sig);
     }
 }

@@ -269,3 +269,30 @@ fn clock_skew_comes_from_the_genesis_params() {
         .is_ok()
     );
 }
+
+#[test]
+fn evidence_signatures_verified_at_admission_are_not_verified_again_before_voting() {
+    let (c, a) = deploy_chain();
+    let t = cert_tx(&c, &a, "deploy-1", 1);
+    let signatures = t.windows(13).filter(|w| w == b"\"signature\":\"").count() as u64;
+    assert!(
+        signatures >= 7,
+        "the certificate carries its evidence signatures"
+    );
+    let hits = || c.ledger.cache().evidence_signature_hits();
+    // Admission verifies every evidence signature.
+    assert!(c.check(&t, BLOCK_MS).is_ok());
+    assert_eq!(hits(), 0);
+    // The pre-vote replay of the block finds each one verified already.
+    let pending = c.overlay(&c.state, BLOCK_MS, &[]);
+    assert!(c.ledger.check_bytes(&pending, &t, BLOCK_MS).is_ok());
+    assert_eq!(hits(), signatures);
+    // The state-dependent part is still read every time: revoking a signer in a pending block
+    // rejects the certificate although its signatures are cached.
+    let revoked = c.overlay(&c.state, BLOCK_MS, &[c.admin_tx(body::revoke("scanner"))]);
+    let r = rejection(c.ledger.check_bytes(&revoked, &t, BLOCK_MS));
+    assert!(
+        codes(&r).contains(&"EVIDENCE_SIGNER_UNAUTHORIZED:scan".to_owned()),
+        "{r:?}"
+    );
+}

@@ -294,7 +294,11 @@ enum SigOutcome {
 
 /// Verifies once under the active keys; the rotated-out keys are tried only to tell an
 /// outdated key from a bad signature (failure path only).
-fn verify_evidence_signature(obj: &EvidenceObject, rec: &IdentityRecord) -> SigOutcome {
+fn verify_evidence_signature(
+    obj: &EvidenceObject,
+    rec: &IdentityRecord,
+    registry: &dyn Registry,
+) -> SigOutcome {
     let sig = match Signature::from_text(&obj.signature) {
         Ok(s) => s,
         Err(e) => return SigOutcome::Invalid(format!("the signature does not decode: {e}")),
@@ -306,7 +310,19 @@ fn verify_evidence_signature(obj: &EvidenceObject, rec: &IdentityRecord) -> SigO
             .filter(|k| k.algorithm() == alg)
             .any(|k| k.verify(EVIDENCE_SIGNATURE_DOMAIN, msg, &sig).is_ok())
     };
-    if ok(&rec.active_keys) {
+    // Signatures verified earlier (mempool admission) are not verified again on the voting path.
+    let active_ok = rec
+        .active_keys
+        .iter()
+        .filter(|k| k.algorithm() == alg)
+        .any(|k| {
+            registry.evidence_signature_verified(k, msg, &sig)
+                || (k.verify(EVIDENCE_SIGNATURE_DOMAIN, msg, &sig).is_ok() && {
+                    registry.remember_evidence_signature(k, msg, &sig);
+                    true
+                })
+        });
+    if active_ok {
         SigOutcome::Valid
     } else if ok(&rec.rotated_out_keys) {
         SigOutcome::Unauthorized(format!(
@@ -418,7 +434,7 @@ fn auth_evidence<'c>(
         }
         // A signature over a wrong hash proves nothing; it is not verified.
         if hash_ok {
-            match verify_evidence_signature(o, &rec) {
+            match verify_evidence_signature(o, &rec, registry) {
                 SigOutcome::Valid => {
                     if let Some(slot) = res.authenticated.get_mut(i) {
                         *slot = fresh_id;

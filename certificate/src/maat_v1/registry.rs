@@ -9,7 +9,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
-use maat_crypto::sig::PublicKey;
+use maat_crypto::sig::{PublicKey, Signature};
 
 use super::canon;
 use super::model::Policy;
@@ -106,6 +106,22 @@ pub trait Registry {
     fn policy(&self, service: &str, environment: &str) -> Option<Arc<RegisteredPolicy>>;
     /// True if a certificate for `deployment_id` was already finalized on this chain (10.7).
     fn deployment_finalized(&self, deployment_id: &str) -> bool;
+
+    /// True if this exact evidence signature (key, signed hash, signature bytes) already
+    /// verified, e.g. at mempool admission, so validators need not verify it again before
+    /// voting. Only the cryptography is cached: whether the key still counts (revoked, rotated,
+    /// authorised) is read from the state on every check. Default: no cache.
+    fn evidence_signature_verified(
+        &self,
+        _key: &PublicKey,
+        _hash: &[u8],
+        _sig: &Signature,
+    ) -> bool {
+        false
+    }
+
+    /// Records that an evidence signature verified (see [`Self::evidence_signature_verified`]).
+    fn remember_evidence_signature(&self, _key: &PublicKey, _hash: &[u8], _sig: &Signature) {}
 }
 
 /// A [`Registry`] held in memory, built with the methods below.
