@@ -66,27 +66,7 @@ fn outcome_has_writes_log_leaves_and_header() {
 /// The setup block of `deploy_chain`, replayed on `c` (returns its transactions).
 fn deploy_chain_txs(c: &mut Chain) -> Vec<Vec<u8>> {
     let a = Actors::new();
-    let txs = vec![
-        c.tx(
-            &c.admin,
-            "admin-0",
-            1,
-            body::register("deployer", &a.deployer.public(), &[]),
-        ),
-        c.tx(
-            &c.admin,
-            "admin-0",
-            2,
-            body::register("ci-bot", &a.ci.public(), &["ci"]),
-        ),
-        c.tx(
-            &c.admin,
-            "admin-0",
-            3,
-            body::register("scanner", &a.scanner.public(), &["scanner"]),
-        ),
-        c.tx(&c.admin, "admin-0", 4, policy_body()),
-    ];
+    let txs = setup_txs(c, &a);
     c.commit(GENESIS_MS + 1000, &txs);
     txs
 }

@@ -237,27 +237,7 @@ fn clock_skew_comes_from_the_genesis_params() {
     };
     let mut c = Chain::with_spec(spec);
     let a = Actors::new();
-    let txs = vec![
-        c.tx(
-            &c.admin,
-            "admin-0",
-            1,
-            body::register("deployer", &a.deployer.public(), &[]),
-        ),
-        c.tx(
-            &c.admin,
-            "admin-0",
-            2,
-            body::register("ci-bot", &a.ci.public(), &["ci"]),
-        ),
-        c.tx(
-            &c.admin,
-            "admin-0",
-            3,
-            body::register("scanner", &a.scanner.public(), &["scanner"]),
-        ),
-        c.tx(&c.admin, "admin-0", 4, policy_body()),
-    ];
+    let txs = setup_txs(&c, &a);
     c.commit(GENESIS_MS, &txs);
     let t = (BLOCK_MS / 1000) as f64 + 100.0;
     let cert = certificate("deploy-1", "deployer", t, &a.ci, &a.scanner);

@@ -170,32 +170,30 @@ pub fn policy_body() -> Kind {
     )
 }
 
+/// The admin's transactions that register the actors and the checkout/production policy.
+pub fn setup_txs(c: &Chain, a: &Actors) -> Vec<Vec<u8>> {
+    let reg = |nonce, id, key: &KeyPair, roles: &[&str]| {
+        c.tx(
+            &c.admin,
+            "admin-0",
+            nonce,
+            body::register(id, &key.public(), roles),
+        )
+    };
+    vec![
+        reg(1, "deployer", &a.deployer, &[]),
+        reg(2, "ci-bot", &a.ci, &["ci"]),
+        reg(3, "scanner", &a.scanner, &["scanner"]),
+        c.tx(&c.admin, "admin-0", 4, policy_body()),
+    ]
+}
+
 /// A chain with the actors registered and the policy registered (committed at
 /// `GENESIS_MS + 1000`).
 pub fn deploy_chain() -> (Chain, Actors) {
     let mut c = Chain::new();
     let a = Actors::new();
-    let txs = vec![
-        c.tx(
-            &c.admin,
-            "admin-0",
-            1,
-            body::register("deployer", &a.deployer.public(), &[]),
-        ),
-        c.tx(
-            &c.admin,
-            "admin-0",
-            2,
-            body::register("ci-bot", &a.ci.public(), &["ci"]),
-        ),
-        c.tx(
-            &c.admin,
-            "admin-0",
-            3,
-            body::register("scanner", &a.scanner.public(), &["scanner"]),
-        ),
-        c.tx(&c.admin, "admin-0", 4, policy_body()),
-    ];
+    let txs = setup_txs(&c, &a);
     c.commit(GENESIS_MS + 1000, &txs);
     (c, a)
 }
