@@ -621,6 +621,18 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         mutated!(self.safety.mutation(), SendBeforePersist)
     }
 
+    /// The persistence contract: the safety data a signed message depends on is handed out
+    /// before the message itself (reversed only by the `SendBeforePersist` mutant).
+    fn persist_then_broadcast(&mut self, data: SafetyData, message: Message) {
+        let persist = Action::PersistSafety(Box::new(data));
+        let bcast = Action::Broadcast { message };
+        if self.mutated_send_before_persist() {
+            self.out.extend([bcast, persist]);
+        } else {
+            self.out.extend([persist, bcast]);
+        }
+    }
+
     /// QC check with a cache: a QC equal to one already verified is not verified again.
     fn check_qc(&self, qc: &Qc) -> Result<(), CertError> {
         if self.tree.qc_for(&qc.block_id) == Some(qc) || self.hqc() == qc {
@@ -813,16 +825,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         };
         self.metrics.timeouts_sent += 1;
-        let bcast = Action::Broadcast {
-            message: Message::Timeout(msg.clone()),
-        };
-        if self.mutated_send_before_persist() {
-            self.out.push(bcast);
-            self.out.push(Action::PersistSafety(Box::new(data)));
-        } else {
-            self.out.push(Action::PersistSafety(Box::new(data)));
-            self.out.push(bcast);
-        }
+        self.persist_then_broadcast(data, Message::Timeout(msg.clone()));
         self.on_timeout(None, msg);
     }
 
@@ -989,16 +992,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         };
         self.metrics.proposals_sent += 1;
-        let bcast = Action::Broadcast {
-            message: Message::Proposal(proposal.clone()),
-        };
-        if self.mutated_send_before_persist() {
-            self.out.push(bcast);
-            self.out.push(Action::PersistSafety(Box::new(data)));
-        } else {
-            self.out.push(Action::PersistSafety(Box::new(data)));
-            self.out.push(bcast);
-        }
+        self.persist_then_broadcast(data, Message::Proposal(proposal.clone()));
         self.on_proposal(None, proposal);
     }
 
