@@ -190,6 +190,7 @@ pub mod safety;
 mod tree;
 pub mod types;
 pub mod verify;
+pub mod wire;
 
 #[cfg(any(test, feature = "sim"))]
 pub mod sim;

@@ -674,6 +674,13 @@ impl KeyPair {
         &self.seed
     }
 
+    /// The 32-byte secret seed (the whole secret). For deriving another library's key from
+    /// the same secret, e.g. the libp2p identity of a node's Ed25519 key file.
+    #[must_use]
+    pub fn secret_seed(&self) -> &[u8; SEED_LEN] {
+        &self.seed
+    }
+
     /// Signs `domain || msg`.
     ///
     /// Ed25519 is deterministic by construction. ML-DSA-65 uses the *hedged* variant of FIPS 204

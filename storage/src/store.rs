@@ -766,6 +766,14 @@ impl Store {
         Ok(self.lock()?.log.size())
     }
 
+    /// The committed log's right edge: what the next block's log leaves are appended to.
+    ///
+    /// # Errors
+    /// [`StoreError::Poisoned`].
+    pub fn log_frontier(&self) -> Result<maat_crypto::merkle::Frontier> {
+        Ok(self.lock()?.log.frontier().clone())
+    }
+
     /// The committed log root.
     ///
     /// # Errors
