@@ -149,6 +149,10 @@ pub enum Event {
         payload: Vec<u8>,
         /// Application header fields for the block.
         app_header: Vec<u8>,
+        /// The block timestamp the application executed the payload at (raised to the
+        /// parent's + 1 if lower); `None`: the event's `now`. Lets a driver whose header
+        /// depends on the block time fix that time without moving the core's clock.
+        timestamp_ms: Option<u64>,
     },
     /// The application's verdict on a block requested by [`Action::ValidateBlock`].
     BlockValidated {
@@ -156,6 +160,15 @@ pub enum Event {
         block_id: BlockId,
         /// Every transaction passed the ledger's checks against the parent's state.
         valid: bool,
+    },
+    /// Committed blocks, each with the QC that certifies it, answering [`Action::FetchBlocks`]
+    /// from a peer that found us far behind: blocks from our root upward, each accepted when
+    /// its parent is known and its QC verifies (the forward sync of PROTOCOL.md, in ranges).
+    ChainFetched {
+        /// The peer that answered.
+        from: ValidatorIndex,
+        /// `(block, QC of that block)`, any order.
+        blocks: Vec<(Arc<Block>, Qc)>,
     },
     /// Blocks answering [`Action::FetchBlocks`] (any order; unrequested ones are ignored).
     BlocksFetched {
@@ -356,7 +369,7 @@ struct ProposerState {
     requested: bool,
     /// May propose an empty block now (urgent chain, or the empty-block wait expired).
     may_propose_empty: bool,
-    held: Option<(Vec<u8>, Vec<u8>)>,
+    held: Option<(Vec<u8>, Vec<u8>, Option<u64>)>,
     done: bool,
 }
 
@@ -523,9 +536,11 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 round,
                 payload,
                 app_header,
-            } => self.on_payload(round, payload, app_header),
+                timestamp_ms,
+            } => self.on_payload(round, payload, app_header, timestamp_ms),
             Event::BlockValidated { block_id, valid } => self.on_validated(block_id, valid),
             Event::BlocksFetched { from, blocks } => self.on_fetched(from, blocks),
+            Event::ChainFetched { from, blocks } => self.on_chain_fetched(from, blocks),
         }
         std::mem::take(&mut self.out)
     }
@@ -912,7 +927,13 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
     }
 
-    fn on_payload(&mut self, round: Round, payload: Vec<u8>, app_header: Vec<u8>) {
+    fn on_payload(
+        &mut self,
+        round: Round,
+        payload: Vec<u8>,
+        app_header: Vec<u8>,
+        timestamp_ms: Option<u64>,
+    ) {
         let Some(st) = self.proposer.as_mut() else {
             return;
         };
@@ -920,10 +941,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         }
         if payload.is_empty() && !st.may_propose_empty {
-            st.held = Some((payload, app_header));
+            st.held = Some((payload, app_header, timestamp_ms));
             return;
         }
-        self.propose(payload, app_header);
+        self.propose(payload, app_header, timestamp_ms);
     }
 
     fn on_empty_block_timer(&mut self, round: Round) {
@@ -934,12 +955,12 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             return;
         }
         st.may_propose_empty = true;
-        if let Some((payload, app_header)) = st.held.take() {
-            self.propose(payload, app_header);
+        if let Some((payload, app_header, timestamp_ms)) = st.held.take() {
+            self.propose(payload, app_header, timestamp_ms);
         }
     }
 
-    fn propose(&mut self, payload: Vec<u8>, app_header: Vec<u8>) {
+    fn propose(&mut self, payload: Vec<u8>, app_header: Vec<u8>, timestamp_ms: Option<u64>) {
         let Some(st) = self.proposer.as_mut() else {
             return;
         };
@@ -979,7 +1000,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             height: parent.height.saturating_add(1),
             round,
             parent: parent_id,
-            timestamp_ms: self.now.max(parent.timestamp_ms.saturating_add(1)),
+            timestamp_ms: timestamp_ms
+                .unwrap_or(self.now)
+                .max(parent.timestamp_ms.saturating_add(1)),
             proposer: self.me,
             payload,
             app_header,
@@ -1487,6 +1510,80 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             self.add_block(id, b, false, Some(from));
         }
         self.advance();
+    }
+
+    /// Forward sync: committed blocks with their QCs, linked to the tree from below.
+    fn on_chain_fetched(&mut self, from: ValidatorIndex, mut blocks: Vec<(Arc<Block>, Qc)>) {
+        if blocks.len() > self.cfg.max_fetch_blocks {
+            return self.reject(Some(from), RejectReason::TooManyBlocks);
+        }
+        blocks.sort_by_key(|(b, _)| b.height);
+        let mut progress = false;
+        for (b, qc) in blocks {
+            let id = b.id();
+            if qc.block_id != id || qc.height != b.height || qc.round != b.round {
+                return self.reject(
+                    Some(from),
+                    RejectReason::Malformed("fetched QC does not certify its block"),
+                );
+            }
+            if b.height <= self.tree.root_height() || self.tree.contains(&id) {
+                continue;
+            }
+            if !self.tree.contains(&b.parent) {
+                break; // not linked to what we have: the rest cannot be either
+            }
+            if b.parent != b.justify.block_id
+                || b.height != b.justify.height.saturating_add(1)
+                || b.round <= b.justify.round
+            {
+                return self.reject(
+                    Some(from),
+                    RejectReason::Malformed("fetched block does not extend its QC"),
+                );
+            }
+            // Both certificates are checked: the block is authentic because 2f+1 voted for it.
+            if let Err(e) = self.check_qc(&b.justify).and_then(|()| self.check_qc(&qc)) {
+                return self.reject(Some(from), RejectReason::InvalidQc(e));
+            }
+            self.tree.add_qc(&b.justify);
+            self.safety.observe_qc(&b.justify);
+            self.add_block(id, b, false, Some(from));
+            self.note_qc(&qc, Some(from));
+            progress = true;
+        }
+        if progress {
+            // Ask the same peer for the next range of whatever we still miss.
+            let stop_height = self.tree.root_height();
+            let still: Vec<BlockId> = self
+                .wanted
+                .iter()
+                .filter(|(_, w)| w.peer == from && w.height > stop_height)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in still {
+                if let Some(w) = self.wanted.get_mut(&id) {
+                    w.attempts = 0;
+                }
+                self.metrics.fetches += 1;
+                self.out.push(Action::FetchBlocks {
+                    from,
+                    block_id: id,
+                    stop_height,
+                });
+            }
+            self.advance();
+        } else {
+            let missing: Vec<BlockId> = self
+                .wanted
+                .iter()
+                .filter(|(_, w)| w.peer == from)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in missing {
+                self.refetch(id);
+            }
+        }
     }
 }
 

@@ -12,7 +12,8 @@
 //! | `Start` | (re)start: arm the round timer, propose if leader |
 //! | `Message { from, message }` | a [`Proposal`], [`Vote`], [`TimeoutMsg`] or [`SyncInfo`] (QC/TC) from a peer |
 //! | `TimerFired(timer)` | a [`Timer`] set by `SetTimer` expired |
-//! | `PayloadReady { round, payload, app_header }` | the application's payload for our proposal |
+//! | `PayloadReady { round, payload, app_header, timestamp_ms }` | the application's payload for our proposal (executed at that block time) |
+//! | `ChainFetched { from, blocks }` | committed blocks with their QCs (forward sync of a node far behind) |
 //! | `BlockValidated { block_id, valid }` | the application's verdict on a proposal's payload |
 //! | `BlocksFetched { from, blocks }` | the answer to `FetchBlocks` |
 //!
@@ -127,7 +128,7 @@
 //!             }
 //!             Action::RequestPayload { round, .. } => queue.push_back((
 //!                 i,
-//!                 Event::PayloadReady { round, payload: b"tx".to_vec(), app_header: vec![] },
+//!                 Event::PayloadReady { round, payload: b"tx".to_vec(), app_header: vec![], timestamp_ms: None },
 //!             )),
 //!             Action::ValidateBlock { block_id, .. } => {
 //!                 queue.push_back((i, Event::BlockValidated { block_id, valid: true }))

@@ -533,6 +533,7 @@ impl Net {
                             round,
                             payload: self.payload.clone(),
                             app_header: Vec::new(),
+                        timestamp_ms: None,
                         },
                     )),
                     Action::ValidateBlock { block_id, .. } => self.queue.push_back((
@@ -815,6 +816,7 @@ fn empty_block_policy() {
         round: 1,
         payload: Vec::new(),
         app_header: Vec::new(),
+    timestamp_ms: None,
     };
     let out = c.handle(10_100, empty);
     assert!(
@@ -838,6 +840,7 @@ fn empty_block_policy() {
             round: 1,
             payload: Vec::new(),
             app_header: Vec::new(),
+        timestamp_ms: None,
         },
     );
     let out = c.handle(
@@ -846,6 +849,7 @@ fn empty_block_policy() {
             round: 1,
             payload: b"tx".to_vec(),
             app_header: Vec::new(),
+        timestamp_ms: None,
         },
     );
     assert!(out.iter().any(|a| matches!(
@@ -865,6 +869,7 @@ fn empty_block_policy() {
             round: 1,
             payload: b"tx".to_vec(),
             app_header: Vec::new(),
+        timestamp_ms: None,
         },
     );
     let p1 = out
@@ -916,6 +921,7 @@ fn empty_block_policy() {
             round: 2,
             payload: Vec::new(),
             app_header: Vec::new(),
+        timestamp_ms: None,
         },
     );
     assert!(out.iter().any(|a| matches!(
@@ -1144,4 +1150,107 @@ fn extreme_values_never_panic() {
             c.handle(pick(&mut rng), Event::TimerFired(Timer::Round(c.round())));
         }
     }
+}
+
+/// A certified chain of `len` blocks in consecutive rounds from genesis: `(block, its QC)`.
+fn certified_chain(k: &TestKeys, n: usize, len: u64) -> Vec<(Arc<Block>, Qc)> {
+    let mut out: Vec<(Arc<Block>, Qc)> = Vec::new();
+    let mut parent = config().genesis_block();
+    let mut justify = Qc::genesis(parent.id());
+    for r in 1..=len {
+        let b = child(&parent, justify, r, n, b"tx");
+        let qc = qc_for(k, &[0, 1, 2], b.id(), r, b.height);
+        justify = qc.clone();
+        parent = b.clone();
+        out.push((Arc::new(b), qc));
+    }
+    out
+}
+
+#[test]
+fn forward_sync_commits_certified_ranges_and_asks_for_the_next() {
+    let n = 4;
+    let k = keys(n);
+    let chain = certified_chain(&k, n, 600);
+    let mut c = core(n, 3);
+    let from = ValidatorIndex(1);
+    // A proposal far ahead: its parent is unknown, so the core fetches it.
+    let tip = child(&chain[598].0, chain[598].1.clone(), 600, n, b"tx");
+    let tip = propose(&k, Block { round: 600, ..tip });
+    let out = c.handle(10_000, Event::Message { from, message: Message::Proposal(tip) });
+    assert!(out.iter().any(|a| matches!(a, Action::FetchBlocks { stop_height: 0, .. })));
+
+    // The peer answers with the first 256 committed blocks and their QCs.
+    let out = c.handle(
+        10_001,
+        Event::ChainFetched { from, blocks: chain[..256].to_vec() },
+    );
+    let committed: Vec<u64> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Commit { blocks, .. } => Some(blocks.iter().map(|(_, b)| b.height)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    // Consecutive rounds: everything but the last block is final at once.
+    assert_eq!(committed, (1..=255).collect::<Vec<_>>());
+    assert_eq!(c.root().block.height, 255);
+    // ... and the core asks the same peer for the next range, from its new root.
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::FetchBlocks { from: f, stop_height: 255, .. } if *f == from
+    )));
+
+    // A forged QC in the next range is refused and nothing after it is taken.
+    let mut forged = chain[256..300].to_vec();
+    forged[0].1.signatures[0].1 = SigBytes(vec![0; 32]);
+    let out = c.handle(10_002, Event::ChainFetched { from, blocks: forged });
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Reject { reason: RejectReason::InvalidQc(_), .. }
+    )));
+    assert_eq!(c.root().block.height, 255);
+
+    // A QC of another block is malformed; blocks not linked to the tree are ignored.
+    let mut swapped = chain[256..258].to_vec();
+    swapped[0].1 = chain[257].1.clone();
+    let out = c.handle(10_003, Event::ChainFetched { from, blocks: swapped });
+    assert!(out.iter().any(|a| matches!(a, Action::Reject { reason: RejectReason::Malformed(_), .. })));
+    c.handle(10_004, Event::ChainFetched { from, blocks: chain[300..310].to_vec() });
+    assert_eq!(c.root().block.height, 255);
+
+    // The rest arrives: the core reaches the tip's parent.
+    c.handle(10_005, Event::ChainFetched { from, blocks: chain[255..511].to_vec() });
+    c.handle(10_006, Event::ChainFetched { from, blocks: chain[511..].to_vec() });
+    assert_eq!(c.root().block.height, 598);
+    assert_eq!(c.orphan_count(), 0);
+}
+
+#[test]
+fn payload_timestamp_sets_the_block_time_without_moving_the_clock() {
+    let n = 4;
+    let mut c = core(n, 1);
+    let out = c.handle(10_000, Event::Start);
+    assert!(out.iter().any(|a| matches!(a, Action::RequestPayload { round: 1, .. })));
+    let out = c.handle(
+        10_000,
+        Event::PayloadReady {
+            round: 1,
+            payload: b"tx".to_vec(),
+            app_header: Vec::new(),
+            timestamp_ms: Some(12_345),
+        },
+    );
+    let proposed = out.iter().find_map(|a| match a {
+        Action::Broadcast { message: Message::Proposal(p) } => Some(p.block.timestamp_ms),
+        _ => None,
+    });
+    assert_eq!(proposed, Some(12_345));
+    // The round timer still counts from the real clock (10,000), not from the block time.
+    let timer = out.iter().find_map(|a| match a {
+        Action::SetTimer { deadline_ms, .. } => Some(*deadline_ms),
+        _ => None,
+    });
+    assert!(timer.is_none_or(|d| d < 12_345 + 1_000));
 }

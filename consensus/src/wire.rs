@@ -9,7 +9,7 @@
 //! | gossip topic `tx` | one canonical `Transaction` (maat-proto) |
 //! | gossip topic `proposal` | a consensus `Message::Proposal` (maat-consensus codec) |
 //! | request | `0x01 ‖ consensus Message` or `0x02 ‖ block_id[32] ‖ stop_height u64 ‖ max u32` |
-//! | response | `0x00` (ack) or `0x01 ‖ count u32 ‖ (len u32 ‖ Block)*` |
+//! | response | `0x00` (ack), `0x01 ‖ count u32 ‖ (len u32 ‖ Block)*`, or `0x02 ‖ count u32 ‖ (len u32 ‖ Block ‖ len u32 ‖ Qc)*` |
 //! | block payload | `count u32 ‖ (len u32 ‖ Transaction)*` |
 //!
 //! Integers are little-endian like the consensus codec's.
@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::fmt;
 
 use crate::codec::{Decode, DecodeError, Encode};
-use crate::types::{Block, BlockId, Height, Message};
+use crate::types::{Block, BlockId, Height, Message, Qc};
 
 /// Most blocks one fetch response carries (also the most a node asks for).
 pub const MAX_FETCH_BLOCKS: u32 = 256;
@@ -81,6 +81,9 @@ pub enum NetResponse {
     Ack,
     /// Blocks, highest first (the order does not matter to the consensus core).
     Blocks(Vec<Arc<Block>>),
+    /// Committed blocks from the requester's height upward, each with the QC that certifies
+    /// it: the answer to a node too far behind for a backward fetch.
+    Chain(Vec<(Arc<Block>, Qc)>),
 }
 
 struct Cursor<'a> {
@@ -208,6 +211,17 @@ impl NetResponse {
                 }
                 out
             }
+            NetResponse::Chain(items) => {
+                let mut out = vec![2];
+                put_u32(&mut out, items.len());
+                for (b, qc) in items {
+                    for bytes in [b.encode(), qc.encode()] {
+                        put_u32(&mut out, bytes.len());
+                        out.extend_from_slice(&bytes);
+                    }
+                }
+                out
+            }
         }
     }
 
@@ -235,6 +249,19 @@ impl NetResponse {
                 }
                 c.finish()?;
                 Ok(NetResponse::Blocks(blocks))
+            }
+            2 => {
+                let n = c.count(MAX_FETCH_BLOCKS, 8)?;
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let len = c.u32()? as usize;
+                    let block = Block::decode(c.take(len)?).map_err(WireError::Consensus)?;
+                    let len = c.u32()? as usize;
+                    let qc = Qc::decode(c.take(len)?).map_err(WireError::Consensus)?;
+                    items.push((Arc::new(block), qc));
+                }
+                c.finish()?;
+                Ok(NetResponse::Chain(items))
             }
             tag => Err(WireError::UnknownTag {
                 what: "response",
@@ -335,6 +362,7 @@ mod tests {
         for r in [
             NetResponse::Ack,
             NetResponse::Blocks(vec![Arc::new(block(1)), Arc::new(block(2))]),
+            NetResponse::Chain(vec![(Arc::new(block(3)), Qc::genesis(BlockId([4; 32])))]),
         ] {
             assert_eq!(NetResponse::decode(&r.encode()).unwrap(), r);
         }
@@ -376,6 +404,7 @@ mod tests {
         // much further; this keeps a floor in `cargo test`).
         let valid = [
             NetResponse::Blocks(vec![Arc::new(block(1))]).encode(),
+            NetResponse::Chain(vec![(Arc::new(block(2)), Qc::genesis(BlockId([1; 32])))]).encode(),
             NetRequest::FetchBlocks { block_id: BlockId([1; 32]), stop_height: 2, max: 3 }.encode(),
             encode_payload(&[b"abc".to_vec()]),
         ];

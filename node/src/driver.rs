@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use maat_consensus::{
-    Action, Block, BlockId, Core, Encode, Equivocation, Event, Message, RejectReason, Round,
-    Timer, ValidatorIndex,
+    Action, Block, BlockId, Core, Decode as _, Encode, Equivocation, Event, Message, RejectReason,
+    Round, Timer, ValidatorIndex,
 };
 use maat_ledger::Rejection;
 use maat_mempool::{Mempool, MempoolError};
@@ -91,6 +91,8 @@ pub enum Fault {
 const REMEMBERED_REJECTIONS: usize = 10_000;
 /// Locally submitted transactions whose commit latency is measured.
 const MAX_TRACKED_SUBMISSIONS: usize = 100_000;
+/// Block fetches this node has outstanding at once.
+const MAX_FETCHES_IN_FLIGHT: usize = 16;
 
 /// Everything the driver owns.
 pub struct Driver {
@@ -112,7 +114,7 @@ pub struct Driver {
     /// Pending blocks persisted with `PersistBlock`, by height, deleted once committed past.
     pub(crate) persisted: HashMap<BlockId, u64>,
     timers: HashMap<std::mem::Discriminant<Timer>, (Timer, Instant)>,
-    queue: VecDeque<(Event, Option<u64>)>,
+    queue: VecDeque<Event>,
     /// The round a leader waits in with an empty payload (new transactions re-offer one).
     awaiting_payload: Option<(Round, BlockId, u64)>,
     /// The block this node built last, reused when the core asks to validate it.
@@ -125,8 +127,13 @@ pub struct Driver {
     last_round: Round,
     /// Set by a `Reject` of the message being handled (for gossip verdicts).
     input_rejected: Option<RejectReason>,
-    fetch_results: mpsc::Sender<(ValidatorIndex, Vec<Arc<Block>>)>,
-    fetch_rx: Option<mpsc::Receiver<(ValidatorIndex, Vec<Arc<Block>>)>>,
+    /// Answers of block fetches (`BlocksFetched` / `ChainFetched`), from the fetch tasks.
+    fetch_results: mpsc::Sender<Event>,
+    fetch_rx: Option<mpsc::Receiver<Event>>,
+    /// Fetches in flight (bounded: a peer cannot make this node open unlimited requests).
+    fetches_in_flight: Arc<std::sync::atomic::AtomicUsize>,
+    /// Largest response frame (the p2p limit, minus room for framing).
+    max_response_bytes: usize,
     fatal: Option<String>,
 }
 
@@ -150,13 +157,14 @@ impl Driver {
         domain: maat_consensus::SigningDomain,
         persisted: HashMap<BlockId, u64>,
         fault: Fault,
+        max_response_bytes: usize,
     ) -> Self {
         let peer_index = peers
             .iter()
             .enumerate()
             .map(|(i, p)| (*p, ValidatorIndex(i as u32)))
             .collect();
-        let (fetch_results, fetch_rx) = mpsc::channel(64);
+        let (fetch_results, fetch_rx) = mpsc::channel(MAX_FETCHES_IN_FLIGHT);
         let last_round = core.round();
         Driver {
             core,
@@ -185,6 +193,8 @@ impl Driver {
             input_rejected: None,
             fetch_results,
             fetch_rx: Some(fetch_rx),
+            fetches_in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            max_response_bytes,
             fatal: None,
         }
     }
@@ -217,9 +227,7 @@ impl Driver {
                     None => return Err(Fatal("the p2p layer stopped".into())),
                 },
                 Some(cmd) = commands.recv() => self.on_command(cmd),
-                Some((from, blocks)) = fetch_rx.recv() => {
-                    self.step(Event::BlocksFetched { from, blocks });
-                }
+                Some(answer) = fetch_rx.recv() => self.step(answer),
                 () = sleep, if next_timer.is_some() => {
                     let now = Instant::now();
                     let due: Vec<Timer> = self
@@ -248,19 +256,16 @@ impl Driver {
                 data,
                 ..
             } => {
-                let verdict = match self.admit(&data) {
+                // A rejected verdict also scores the forwarder down (in maat-p2p).
+                let verdict = match self.admit(&data, false) {
                     Ok(_) => Verdict::Accept,
-                    Err(e) => {
-                        if is_garbage(&e) {
-                            self.p2p.report(propagation_source, Misbehaviour::Malformed);
-                            Verdict::Reject
-                        } else {
-                            Verdict::Ignore
-                        }
-                    }
+                    Err(e) if is_garbage(&e) => Verdict::Reject,
+                    Err(_) => Verdict::Ignore,
                 };
                 self.p2p.gossip_verdict(id, propagation_source, verdict);
-                self.after_new_tx();
+                if verdict == Verdict::Accept {
+                    self.after_new_tx();
+                }
             }
             P2pEvent::Gossip {
                 topic: Topic::Proposals,
@@ -291,7 +296,6 @@ impl Driver {
                 }
                 Err(e) => {
                     debug!(peer = %propagation_source, error = %e, "undecodable proposal gossip");
-                    self.p2p.report(propagation_source, Misbehaviour::Malformed);
                     self.p2p
                         .gossip_verdict(id, propagation_source, Verdict::Reject);
                 }
@@ -318,9 +322,8 @@ impl Driver {
                     stop_height,
                     max,
                 }) => {
-                    let blocks = self.serve_fetch(block_id, stop_height, max);
-                    self.p2p
-                        .respond(channel, NetResponse::Blocks(blocks).encode());
+                    let answer = self.serve_fetch(block_id, stop_height, max);
+                    self.p2p.respond(channel, answer.encode());
                 }
                 Err(e) => {
                     debug!(%peer, error = %e, "undecodable request");
@@ -344,12 +347,15 @@ impl Driver {
     fn on_command(&mut self, cmd: Command) {
         match cmd {
             Command::Submit { tx, reply } => {
-                let result = self.admit(&tx);
-                if result.is_ok() {
+                let result = self.admit(&tx, true);
+                let admitted = result.is_ok();
+                if admitted {
                     self.p2p.publish(Topic::Transactions, tx);
                 }
                 let _ = reply.send(result);
-                self.after_new_tx();
+                if admitted {
+                    self.after_new_tx();
+                }
             }
             Command::Pending { tx_id, reply } => {
                 let status = if self.mempool.contains(&tx_id) {
@@ -364,19 +370,27 @@ impl Driver {
         }
     }
 
-    fn admit(&mut self, tx: &[u8]) -> Result<TxId, MempoolError> {
+    /// Mempool admission. For a `local` submission (RPC) the commit latency is tracked and a
+    /// refusal remembered for `getTx`; a gossiped one may fail here only for now (an early
+    /// nonce) and pass elsewhere, so its refusal is not reported as the transaction's fate.
+    fn admit(&mut self, tx: &[u8], local: bool) -> Result<TxId, MempoolError> {
         let committed = self.exec.committed();
         let result = self.mempool.admit(tx, &committed, now_ms());
         match &result {
             Ok(a) => {
                 self.metrics.txs_admitted.inc();
-                if self.submitted.len() < MAX_TRACKED_SUBMISSIONS {
+                for gone in &a.evicted {
+                    self.submitted.remove(gone);
+                }
+                if local && self.submitted.len() < MAX_TRACKED_SUBMISSIONS {
                     self.submitted.insert(a.tx_id, Instant::now());
                 }
             }
             Err(e) => {
                 self.metrics.txs_refused.inc();
-                if let (Some(r), Some(id)) = (e.rejection(), maat_mempool::envelope_tx_id(tx)) {
+                if local
+                    && let (Some(r), Some(id)) = (e.rejection(), maat_mempool::envelope_tx_id(tx))
+                {
                     self.remember_rejection(id, r.clone());
                 }
             }
@@ -405,67 +419,96 @@ impl Driver {
                 self.awaiting_payload = None;
                 return;
             }
-            if let Some((ev, time)) = self.build_payload(round, parent, height) {
-                self.step_at(ev, Some(time));
+            if let Some(ev) = self.build_payload(round, parent, height) {
+                self.step(ev);
             }
         }
     }
 
-    fn serve_fetch(&self, block_id: BlockId, stop_height: u64, max: u32) -> Vec<Arc<Block>> {
+    /// Answers a fetch: `block_id` and its ancestors down to `stop_height` (backward), or, when
+    /// the requester is more than a response behind, committed blocks upward from its
+    /// `stop_height` with their QCs (forward sync). Every answer fits one frame.
+    fn serve_fetch(&self, block_id: BlockId, stop_height: u64, max: u32) -> NetResponse {
         let max = max.min(MAX_FETCH_BLOCKS) as usize;
-        // The response must fit one frame: stop adding blocks at half the frame limit's worth
-        // of bytes beyond the first (a single block always fits: max_block_bytes is smaller).
-        let budget = 8 << 20;
-        let mut bytes = 0usize;
-        let mut out = self.core.ancestors(&block_id, stop_height, max);
-        bytes += out.iter().map(|b| b.payload.len() + 16 * 1024).sum::<usize>();
+        let budget = self.max_response_bytes;
+        let height = self.core.block(&block_id).map(|b| b.height).or_else(|| {
+            self.store.block_height(&block_id.0).ok().flatten()
+        });
+        let Some(height) = height else {
+            return NetResponse::Blocks(Vec::new());
+        };
+        let committed = self.exec.root_height();
+        if height.saturating_sub(stop_height) > max as u64 && stop_height < committed {
+            let mut items = Vec::new();
+            let mut bytes = 5usize;
+            for h in stop_height + 1..=committed.min(stop_height + max as u64) {
+                let (Ok(Some(stored)), Ok(Some(qc_bytes))) = (self.store.block(h), self.store.qc(h))
+                else {
+                    break;
+                };
+                let size = stored.bytes.len() + qc_bytes.len() + 8;
+                if bytes + size > budget && !items.is_empty() {
+                    break;
+                }
+                match (Block::decode(&stored.bytes), maat_consensus::Qc::decode(&qc_bytes)) {
+                    (Ok(b), Ok(qc)) => items.push((Arc::new(b), qc)),
+                    _ => {
+                        error!(height = h, "stored block or QC does not decode");
+                        break;
+                    }
+                }
+                bytes += size;
+            }
+            return NetResponse::Chain(items);
+        }
+        let mut out = Vec::new();
+        let mut bytes = 5usize;
+        let mut push = |b: Arc<Block>, size: usize, out: &mut Vec<Arc<Block>>| {
+            if out.len() >= max || (bytes + size + 4 > budget && !out.is_empty()) {
+                return false;
+            }
+            bytes += size + 4;
+            out.push(b);
+            true
+        };
+        for b in self.core.ancestors(&block_id, stop_height, max) {
+            let size = b.encode().len();
+            if !push(b, size, &mut out) {
+                return NetResponse::Blocks(out);
+            }
+        }
         // Below the in-memory tree, committed blocks come from storage.
         let mut next = match out.last() {
             Some(b) => b.height.checked_sub(1),
-            None => self
-                .store
-                .block_height(&block_id.0)
-                .ok()
-                .flatten(),
+            None => Some(height),
         };
-        while let Some(h) = next {
-            if h <= stop_height || out.len() >= max || (bytes >= budget && !out.is_empty()) {
+        while let Some(h) = next.filter(|h| *h > stop_height) {
+            let Ok(Some(stored)) = self.store.block(h) else {
                 break;
-            }
-            match self.store.block(h) {
-                Ok(Some(stored)) => match <Block as maat_consensus::Decode>::decode(&stored.bytes) {
-                    Ok(b) => {
-                        bytes += stored.bytes.len();
-                        out.push(Arc::new(b));
-                    }
-                    Err(e) => {
-                        error!(height = h, error = ?e, "stored block does not decode");
-                        break;
-                    }
-                },
-                _ => break,
+            };
+            let Ok(b) = Block::decode(&stored.bytes) else {
+                error!(height = h, "stored block does not decode");
+                break;
+            };
+            if !push(Arc::new(b), stored.bytes.len(), &mut out) {
+                break;
             }
             next = h.checked_sub(1);
         }
-        out
+        NetResponse::Blocks(out)
     }
 
     // ---- the core loop -----------------------------------------------------------------------
 
     /// Feeds `event` and everything it causes locally to the core, executing actions in order.
     pub(crate) fn step(&mut self, event: Event) {
-        self.step_at(event, None);
-    }
-
-    /// As [`Self::step`], handing the core `time` instead of the clock for this event.
-    fn step_at(&mut self, event: Event, time: Option<u64>) {
-        self.queue.push_back((event, time));
-        while let Some((ev, time)) = self.queue.pop_front() {
+        self.queue.push_back(event);
+        while let Some(ev) = self.queue.pop_front() {
             if self.fatal.is_some() {
                 self.queue.clear();
                 break;
             }
-            let actions = self.core.handle(time.unwrap_or_else(now_ms), ev);
+            let actions = self.core.handle(now_ms(), ev);
             for action in actions {
                 if self.fatal.is_some() {
                     break;
@@ -505,14 +548,18 @@ impl Driver {
                 parent,
                 height,
             } => {
-                if let Some((ev, time)) = self.build_payload(round, parent, height) {
-                    self.queue.push_back((ev, Some(time)));
+                if let Some(ev) = self.build_payload(round, parent, height) {
+                    self.queue.push_back(ev);
                 }
             }
             Action::ValidateBlock { block_id, block } => {
-                let valid = self.validate(block_id, &block);
-                self.queue
-                    .push_back((Event::BlockValidated { block_id, valid }, None));
+                // A state read failure is no verdict on the block: stop rather than refuse it.
+                match self.validate(block_id, &block) {
+                    Some(valid) => self
+                        .queue
+                        .push_back(Event::BlockValidated { block_id, valid }),
+                    None => self.fail(format!("state unreadable while validating {block_id}")),
+                }
             }
             Action::FetchBlocks {
                 from,
@@ -542,7 +589,7 @@ impl Driver {
     fn send(&mut self, to: ValidatorIndex, message: Message) {
         if to == self.core.me() {
             let from = self.core.me();
-            self.queue.push_back((Event::Message { from, message }, None));
+            self.queue.push_back(Event::Message { from, message });
             return;
         }
         if let Some(peer) = self.peers.get(to.0 as usize) {
@@ -558,6 +605,8 @@ impl Driver {
                 self.equivocate(p);
             }
             debug!(round = p.block.round, height = p.block.height, "proposing");
+            // Proposed: transactions arriving now wait for the next round.
+            self.awaiting_payload = None;
             self.p2p.publish(Topic::Proposals, message.encode());
             return;
         }
@@ -593,15 +642,10 @@ impl Driver {
         }
     }
 
-    /// The payload for a proposal, and the time to hand the core with it: the core stamps the
-    /// block with the `now` of the `PayloadReady` event (at least the parent's time + 1), and
-    /// the header was computed by executing at exactly that time.
-    fn build_payload(
-        &mut self,
-        round: Round,
-        parent: BlockId,
-        height: u64,
-    ) -> Option<(Event, u64)> {
+    /// The payload for a proposal, executed at `max(clock, parent + 1)`: that time goes to the
+    /// core with the payload and becomes the block's timestamp, so the header it computed is
+    /// the header of the block it signs (the core's own clock is not moved by it).
+    fn build_payload(&mut self, round: Round, parent: BlockId, height: u64) -> Option<Event> {
         let parent_ts = self.core.block(&parent).map_or(0, |b| b.timestamp_ms);
         let time = now_ms().max(parent_ts.saturating_add(1));
         let params = self.mempool.ledger().params().clone();
@@ -648,18 +692,17 @@ impl Driver {
             None
         };
         self.built = Some((parent, time, app_header.clone(), executed));
-        Some((
-            Event::PayloadReady {
-                round,
-                payload,
-                app_header,
-            },
-            time,
-        ))
+        Some(Event::PayloadReady {
+            round,
+            payload,
+            app_header,
+            timestamp_ms: Some(time),
+        })
     }
 
     /// Replays every transaction of a proposal before the core may vote for it.
-    fn validate(&mut self, block_id: BlockId, block: &Arc<Block>) -> bool {
+    /// `None` when the state could not be read (no verdict).
+    fn validate(&mut self, block_id: BlockId, block: &Arc<Block>) -> Option<bool> {
         if let Some((parent, time, header, executed)) = self.built.take() {
             let own = block.proposer == self.core.me()
                 && block.parent == parent
@@ -669,25 +712,29 @@ impl Driver {
                 #[cfg(feature = "fault-injection")]
                 if matches!(self.fault, Fault::InvalidCertificate(_)) {
                     // The faulty leader vouches for its own bad block.
-                    return true;
+                    return Some(true);
                 }
                 if maat_consensus::wire::encode_payload(&executed.txs) == block.payload
                     || (executed.txs.is_empty() && block.payload.is_empty())
                 {
                     self.exec.insert_own(block_id, executed);
-                    return true;
+                    return Some(true);
                 }
             }
         }
-        match self.ensure_executed(block.parent) {
-            Ok(()) => {}
-            Err(e) => {
-                warn!(block = %block_id, error = %e, "cannot validate: parent state unknown");
-                return false;
+        let result = self
+            .ensure_executed(block.parent)
+            .and_then(|()| self.exec.execute(block_id, block, &self.mempool).map(|_| ()));
+        match result {
+            Ok(()) => Some(true),
+            Err(ExecError::State(e)) => {
+                error!(block = %block_id, error = %e, "state unreadable");
+                None
             }
-        }
-        match self.exec.execute(block_id, block, &self.mempool) {
-            Ok(_) => true,
+            Err(ExecError::MissingAncestor(a)) => {
+                warn!(block = %block_id, ancestor = %a, "cannot validate: an ancestor is unknown");
+                Some(false)
+            }
             Err(e) => {
                 self.metrics.blocks_refused.inc();
                 warn!(
@@ -698,7 +745,7 @@ impl Driver {
                     error = %e,
                     "refusing to vote: the block fails the replayed checks"
                 );
-                false
+                Some(false)
             }
         }
     }
@@ -727,12 +774,22 @@ impl Driver {
     }
 
     fn fetch(&mut self, from: ValidatorIndex, block_id: BlockId, stop_height: u64) {
+        use std::sync::atomic::Ordering;
         self.metrics.fetches.inc();
         let Some(peer) = self.peers.get(from.0 as usize).copied() else {
             return;
         };
-        let p2p = self.p2p.clone();
         let results = self.fetch_results.clone();
+        if self.fetches_in_flight.load(Ordering::Relaxed) >= MAX_FETCHES_IN_FLIGHT {
+            // Answer "nothing" at once: the core moves on to another peer or a later round.
+            debug!(%block_id, "too many fetches in flight");
+            self.queue.push_back(Event::BlocksFetched { from, blocks: Vec::new() });
+            return;
+        }
+        self.fetches_in_flight.fetch_add(1, Ordering::Relaxed);
+        let in_flight = self.fetches_in_flight.clone();
+        let metrics = self.metrics.clone();
+        let p2p = self.p2p.clone();
         let request = NetRequest::FetchBlocks {
             block_id,
             stop_height,
@@ -741,23 +798,29 @@ impl Driver {
         .encode();
         debug!(%block_id, stop_height, from = from.0, "fetching blocks");
         tokio::spawn(async move {
-            let blocks = match p2p.request(peer, request).await {
+            let answer = match p2p.request(peer, request).await {
                 Ok(bytes) => match NetResponse::decode(&bytes) {
-                    Ok(NetResponse::Blocks(blocks)) => blocks,
-                    Ok(NetResponse::Ack) => Vec::new(),
+                    Ok(NetResponse::Blocks(blocks)) => Event::BlocksFetched { from, blocks },
+                    Ok(NetResponse::Chain(blocks)) => {
+                        debug!(%peer, blocks = blocks.len(), "forward sync range");
+                        metrics.synced_blocks.inc_by(blocks.len() as u64);
+                        Event::ChainFetched { from, blocks }
+                    }
+                    Ok(NetResponse::Ack) => Event::BlocksFetched { from, blocks: Vec::new() },
                     Err(e) => {
                         debug!(%peer, error = %e, "undecodable fetch response");
                         p2p.report(peer, Misbehaviour::Malformed);
-                        Vec::new()
+                        Event::BlocksFetched { from, blocks: Vec::new() }
                     }
                 },
                 Err(e) => {
                     debug!(%peer, error = %e, "fetch failed");
-                    Vec::new()
+                    Event::BlocksFetched { from, blocks: Vec::new() }
                 }
             };
+            in_flight.fetch_sub(1, Ordering::Relaxed);
             // An empty answer lets the core ask the next peer.
-            let _ = results.send((from, blocks)).await;
+            let _ = results.send(answer).await;
         });
     }
 
@@ -814,6 +877,7 @@ impl Driver {
                 .mempool
                 .on_commit(&executed.outcome, &committed, now_ms());
             for d in report.dropped {
+                self.submitted.remove(&d.tx_id);
                 self.remember_rejection(d.tx_id, d.rejection);
             }
             let now = Instant::now();

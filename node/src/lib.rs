@@ -220,7 +220,12 @@ pub async fn run(
     let signer = MlDsaSigner(Arc::new(loaded.validator_key));
     let verifier = MlDsaVerifier(Arc::new(keys));
     let core = Core::new(ccfg.clone(), validators, me, signer.clone(), verifier, recovered)
-        .map_err(|e| NodeError::Corrupt(format!("consensus state: {e:?}")))?;
+        .map_err(|e| match e {
+            maat_consensus::InitError::NotAValidator => {
+                NodeError::Config("this node's key is not in the validator set".into())
+            }
+            other => NodeError::Corrupt(format!("recovered consensus state: {other:?}")),
+        })?;
 
     let ledger = Arc::new(Ledger::new(&genesis));
     let mut mcfg = MempoolConfig::for_chain(&params);
@@ -311,8 +316,19 @@ pub async fn run(
         epoch: 0,
     };
     let driver = Driver::new(
-        core, exec, mempool, store.clone(), p2p.clone(), peers, metrics, status_tx, signer,
-        domain, persisted, fault,
+        core,
+        exec,
+        mempool,
+        store.clone(),
+        p2p.clone(),
+        peers,
+        metrics,
+        status_tx,
+        signer,
+        domain,
+        persisted,
+        fault,
+        config.p2p.max_message_bytes.saturating_sub(1024),
     );
     on_ready(&bound);
     info!(rpc = ?bound.rpc, metrics = ?bound.metrics, "node started");

@@ -49,6 +49,8 @@ pub struct NodeMetrics {
     pub rejected_messages: Counter,
     /// Block fetches (sync requests) sent.
     pub fetches: Counter,
+    /// Committed blocks received by forward sync (ranges with their QCs).
+    pub synced_blocks: Counter,
     /// Transactions admitted to the mempool.
     pub txs_admitted: Counter,
     /// Transactions refused by the mempool.
@@ -81,6 +83,7 @@ impl NodeMetrics {
             equivocations: Counter::default(),
             rejected_messages: Counter::default(),
             fetches: Counter::default(),
+            synced_blocks: Counter::default(),
             txs_admitted: Counter::default(),
             txs_refused: Counter::default(),
             commit_latency,
@@ -101,6 +104,11 @@ impl NodeMetrics {
         registry.register("equivocations", "Equivocations detected", m.equivocations.clone());
         registry.register("rejected_messages", "Consensus messages dropped", m.rejected_messages.clone());
         registry.register("fetches", "Block fetch requests sent", m.fetches.clone());
+        registry.register(
+            "synced_blocks",
+            "Committed blocks received by forward sync",
+            m.synced_blocks.clone(),
+        );
         registry.register("txs_admitted", "Transactions admitted to the mempool", m.txs_admitted.clone());
         registry.register("txs_refused", "Transactions refused by the mempool", m.txs_refused.clone());
         registry.register(

@@ -1253,6 +1253,7 @@ impl<'a> Sim<'a> {
                     round,
                     payload,
                     app_header: header,
+                timestamp_ms: None,
                 },
             },
         );
@@ -1267,6 +1268,7 @@ impl<'a> Sim<'a> {
                         round,
                         payload,
                         app_header,
+                    timestamp_ms: None,
                     },
                 },
             );
@@ -1412,6 +1414,10 @@ fn describe_event(e: &Event) -> String {
         Event::BlocksFetched { from, blocks } => {
             let hs: Vec<Height> = blocks.iter().map(|b| b.height).collect();
             format!("fetched from {from}: heights {hs:?}")
+        }
+        Event::ChainFetched { from, blocks } => {
+            let hs: Vec<Height> = blocks.iter().map(|(b, _)| b.height).collect();
+            format!("chain fetched from {from}: heights {hs:?}")
         }
     }
 }

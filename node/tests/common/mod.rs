@@ -170,6 +170,11 @@ impl Testnet {
     /// `n` validator homes sharing a generated genesis (1 s initial round timeout, 250 ms
     /// empty-block interval), every node bootstrapping from node 0 (node 0 from node 1).
     pub fn generate(n: usize) -> Testnet {
+        Self::generate_with(n, |_| {})
+    }
+
+    /// As [`Self::generate`], with the genesis parameters adjusted by `tweak`.
+    pub fn generate_with(n: usize, tweak: impl FnOnce(&mut ChainParams)) -> Testnet {
         let dir = tempfile::Builder::new()
             .prefix("maat-it-")
             .tempdir()
@@ -178,6 +183,7 @@ impl Testnet {
         params.timeouts.initial_round_ms = 1_000;
         params.timeouts.max_round_ms = 8_000;
         params.empty_block_interval_ms = 250;
+        tweak(&mut params);
         let seed = *blake3::hash(dir.path().to_string_lossy().as_bytes()).as_bytes();
         let (homes, genesis) = home::testnet(
             dir.path(),
