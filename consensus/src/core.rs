@@ -1519,6 +1519,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
         blocks.sort_by_key(|(b, _)| b.height);
         let mut progress = false;
+        let mut news = false;
         for (b, qc) in blocks {
             let id = b.id();
             if qc.block_id != id || qc.height != b.height || qc.round != b.round {
@@ -1530,6 +1531,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             if b.height <= self.tree.root_height() || self.tree.contains(&id) {
                 continue;
             }
+            news = true;
             if !self.tree.contains(&b.parent) {
                 break; // not linked to what we have: the rest cannot be either
             }
@@ -1553,17 +1555,19 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             progress = true;
         }
         if progress {
-            // Ask the same peer for the next range of whatever we still miss.
+            // One range serves every wanted block: ask the same peer for the next one, once,
+            // for the highest block still missing.
             let stop_height = self.tree.root_height();
-            let still: Vec<BlockId> = self
+            let next = self
                 .wanted
                 .iter()
-                .filter(|(_, w)| w.peer == from && w.height > stop_height)
-                .map(|(id, _)| *id)
-                .collect();
-            for id in still {
+                .filter(|(_, w)| w.height > stop_height)
+                .max_by_key(|(_, w)| w.height)
+                .map(|(id, _)| *id);
+            if let Some(id) = next {
                 if let Some(w) = self.wanted.get_mut(&id) {
                     w.attempts = 0;
+                    w.peer = from;
                 }
                 self.metrics.fetches += 1;
                 self.out.push(Action::FetchBlocks {
@@ -1573,7 +1577,8 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 });
             }
             self.advance();
-        } else {
+        } else if news {
+            // Blocks that do not link to ours: ask another peer.
             let missing: Vec<BlockId> = self
                 .wanted
                 .iter()
@@ -1584,6 +1589,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 self.refetch(id);
             }
         }
+        // Otherwise a duplicate answer (several wanted blocks were served by one range): ignore.
     }
 }
 

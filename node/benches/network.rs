@@ -121,15 +121,16 @@ async fn run() {
     }
     let target = net.wait_ready(0).await.height;
     net.nodes[3].start();
-    let start_height = net.wait_ready(3).await.height;
+    let start = net.wait_ready(3).await;
     let t0 = Instant::now();
-    net.wait_height(3, target).await;
+    let end = net.wait_height(3, target).await;
     let secs = t0.elapsed().as_secs_f64();
+    let txs = end.log_size - start.log_size;
     println!(
-        "catch_up blocks={} seconds={:.2} blocks_per_second={:.1}",
-        target - start_height,
-        secs,
-        (target - start_height) as f64 / secs
+        "catch_up blocks={} txs={txs} seconds={secs:.2} blocks_per_second={:.1} txs_per_second={:.0}",
+        end.height - start.height,
+        (end.height - start.height) as f64 / secs,
+        txs as f64 / secs
     );
 }
 

@@ -781,9 +781,9 @@ impl Driver {
         };
         let results = self.fetch_results.clone();
         if self.fetches_in_flight.load(Ordering::Relaxed) >= MAX_FETCHES_IN_FLIGHT {
-            // Answer "nothing" at once: the core moves on to another peer or a later round.
+            // Dropped: the core asks again after its round timer (an empty answer now would
+            // only make it ask the next peer at once, and hit the same limit).
             debug!(%block_id, "too many fetches in flight");
-            self.queue.push_back(Event::BlocksFetched { from, blocks: Vec::new() });
             return;
         }
         self.fetches_in_flight.fetch_add(1, Ordering::Relaxed);

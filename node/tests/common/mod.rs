@@ -66,7 +66,7 @@ impl Node {
             .args(["--metrics-listen", &format!("127.0.0.1:{}", self.metrics_port)])
             .args(["--bootstrap", &self.bootstrap])
             .args(&self.extra)
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", std::env::var("MAAT_TESTNET_LOG").unwrap_or_else(|_| "info".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -297,6 +297,11 @@ impl Drop for Testnet {
             for n in &self.nodes {
                 eprintln!("---- node {} log (tail) ----\n{}", n.index, tail(&n.log, 40));
             }
+        }
+        // For debugging a run: keep the homes and logs.
+        if std::env::var_os("MAAT_TESTNET_KEEP").is_some() {
+            let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+            eprintln!("kept {}", kept.keep().display());
         }
     }
 }
