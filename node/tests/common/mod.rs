@@ -86,8 +86,9 @@ impl Node {
     /// SIGTERM and wait for the exit status.
     pub fn terminate(&mut self) -> ExitStatus {
         let mut c = self.child.take().expect("node not running");
-        let status = Command::new("kill")
-            .args(["-TERM", &c.id().to_string()])
+        // The shell's builtin `kill`: no dependency on procps being installed.
+        let status = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", c.id())])
             .status()
             .expect("kill -TERM");
         assert!(status.success());
