@@ -1495,10 +1495,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
         accepted.sort_by_key(|(_, b)| b.height);
         for (id, b) in accepted {
-            if b.parent != b.justify.block_id
-                || b.height != b.justify.height.saturating_add(1)
-                || b.round <= b.justify.round
-            {
+            if !extends_its_qc(&b) {
                 return self.reject(
                     Some(from),
                     RejectReason::Malformed("fetched block does not extend its QC"),
@@ -1535,10 +1532,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             if !self.tree.contains(&b.parent) {
                 break; // not linked to what we have: the rest cannot be either
             }
-            if b.parent != b.justify.block_id
-                || b.height != b.justify.height.saturating_add(1)
-                || b.round <= b.justify.round
-            {
+            if !extends_its_qc(&b) {
                 return self.reject(
                     Some(from),
                     RejectReason::Malformed("fetched block does not extend its QC"),
@@ -1591,6 +1585,13 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
         // Otherwise a duplicate answer (several wanted blocks were served by one range): ignore.
     }
+}
+
+/// A block's parent is the block its QC certifies, one height below and in an earlier round.
+fn extends_its_qc(b: &Block) -> bool {
+    b.parent == b.justify.block_id
+        && b.height == b.justify.height.saturating_add(1)
+        && b.round > b.justify.round
 }
 
 impl<S, V> fmt::Debug for Core<S, V> {

@@ -923,21 +923,15 @@ impl Driver {
     fn sync_metrics(&mut self) {
         let m = self.core.metrics().clone();
         let last = &self.last_core_metrics;
-        self.metrics
-            .proposals
-            .inc_by(m.proposals_sent.saturating_sub(last.proposals_sent));
-        self.metrics
-            .votes
-            .inc_by(m.votes_sent.saturating_sub(last.votes_sent));
-        self.metrics
-            .timeouts
-            .inc_by(m.timeouts_sent.saturating_sub(last.timeouts_sent));
-        self.metrics
-            .equivocations
-            .inc_by(m.equivocations.saturating_sub(last.equivocations));
-        self.metrics
-            .rejected_messages
-            .inc_by(m.rejected.saturating_sub(last.rejected));
+        for (counter, now, before) in [
+            (&self.metrics.proposals, m.proposals_sent, last.proposals_sent),
+            (&self.metrics.votes, m.votes_sent, last.votes_sent),
+            (&self.metrics.timeouts, m.timeouts_sent, last.timeouts_sent),
+            (&self.metrics.equivocations, m.equivocations, last.equivocations),
+            (&self.metrics.rejected_messages, m.rejected, last.rejected),
+        ] {
+            counter.inc_by(now.saturating_sub(before));
+        }
         self.last_core_metrics = m;
         let round = self.core.round();
         if round > self.last_round {
