@@ -533,7 +533,7 @@ impl Net {
                             round,
                             payload: self.payload.clone(),
                             app_header: Vec::new(),
-                        timestamp_ms: None,
+                            timestamp_ms: None,
                         },
                     )),
                     Action::ValidateBlock { block_id, .. } => self.queue.push_back((
@@ -816,7 +816,7 @@ fn empty_block_policy() {
         round: 1,
         payload: Vec::new(),
         app_header: Vec::new(),
-    timestamp_ms: None,
+        timestamp_ms: None,
     };
     let out = c.handle(10_100, empty);
     assert!(
@@ -840,7 +840,7 @@ fn empty_block_policy() {
             round: 1,
             payload: Vec::new(),
             app_header: Vec::new(),
-        timestamp_ms: None,
+            timestamp_ms: None,
         },
     );
     let out = c.handle(
@@ -849,7 +849,7 @@ fn empty_block_policy() {
             round: 1,
             payload: b"tx".to_vec(),
             app_header: Vec::new(),
-        timestamp_ms: None,
+            timestamp_ms: None,
         },
     );
     assert!(out.iter().any(|a| matches!(
@@ -869,7 +869,7 @@ fn empty_block_policy() {
             round: 1,
             payload: b"tx".to_vec(),
             app_header: Vec::new(),
-        timestamp_ms: None,
+            timestamp_ms: None,
         },
     );
     let p1 = out
@@ -921,7 +921,7 @@ fn empty_block_policy() {
             round: 2,
             payload: Vec::new(),
             app_header: Vec::new(),
-        timestamp_ms: None,
+            timestamp_ms: None,
         },
     );
     assert!(out.iter().any(|a| matches!(
@@ -1177,13 +1177,25 @@ fn forward_sync_commits_certified_ranges_and_asks_for_the_next() {
     // A proposal far ahead: its parent is unknown, so the core fetches it.
     let tip = child(&chain[598].0, chain[598].1.clone(), 600, n, b"tx");
     let tip = propose(&k, Block { round: 600, ..tip });
-    let out = c.handle(10_000, Event::Message { from, message: Message::Proposal(tip) });
-    assert!(out.iter().any(|a| matches!(a, Action::FetchBlocks { stop_height: 0, .. })));
+    let out = c.handle(
+        10_000,
+        Event::Message {
+            from,
+            message: Message::Proposal(tip),
+        },
+    );
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::FetchBlocks { stop_height: 0, .. }))
+    );
 
     // The peer answers with the first 256 committed blocks and their QCs.
     let out = c.handle(
         10_001,
-        Event::ChainFetched { from, blocks: chain[..256].to_vec() },
+        Event::ChainFetched {
+            from,
+            blocks: chain[..256].to_vec(),
+        },
     );
     let committed: Vec<u64> = out
         .iter()
@@ -1205,24 +1217,63 @@ fn forward_sync_commits_certified_ranges_and_asks_for_the_next() {
     // A forged QC in the next range is refused and nothing after it is taken.
     let mut forged = chain[256..300].to_vec();
     forged[0].1.signatures[0].1 = SigBytes(vec![0; 32]);
-    let out = c.handle(10_002, Event::ChainFetched { from, blocks: forged });
+    let out = c.handle(
+        10_002,
+        Event::ChainFetched {
+            from,
+            blocks: forged,
+        },
+    );
     assert!(out.iter().any(|a| matches!(
         a,
-        Action::Reject { reason: RejectReason::InvalidQc(_), .. }
+        Action::Reject {
+            reason: RejectReason::InvalidQc(_),
+            ..
+        }
     )));
     assert_eq!(c.root().block.height, 255);
 
     // A QC of another block is malformed; blocks not linked to the tree are ignored.
     let mut swapped = chain[256..258].to_vec();
     swapped[0].1 = chain[257].1.clone();
-    let out = c.handle(10_003, Event::ChainFetched { from, blocks: swapped });
-    assert!(out.iter().any(|a| matches!(a, Action::Reject { reason: RejectReason::Malformed(_), .. })));
-    c.handle(10_004, Event::ChainFetched { from, blocks: chain[300..310].to_vec() });
+    let out = c.handle(
+        10_003,
+        Event::ChainFetched {
+            from,
+            blocks: swapped,
+        },
+    );
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::Reject {
+            reason: RejectReason::Malformed(_),
+            ..
+        }
+    )));
+    c.handle(
+        10_004,
+        Event::ChainFetched {
+            from,
+            blocks: chain[300..310].to_vec(),
+        },
+    );
     assert_eq!(c.root().block.height, 255);
 
     // The rest arrives: the core reaches the tip's parent.
-    c.handle(10_005, Event::ChainFetched { from, blocks: chain[255..511].to_vec() });
-    c.handle(10_006, Event::ChainFetched { from, blocks: chain[511..].to_vec() });
+    c.handle(
+        10_005,
+        Event::ChainFetched {
+            from,
+            blocks: chain[255..511].to_vec(),
+        },
+    );
+    c.handle(
+        10_006,
+        Event::ChainFetched {
+            from,
+            blocks: chain[511..].to_vec(),
+        },
+    );
     assert_eq!(c.root().block.height, 598);
     assert_eq!(c.orphan_count(), 0);
 }
@@ -1232,7 +1283,10 @@ fn payload_timestamp_sets_the_block_time_without_moving_the_clock() {
     let n = 4;
     let mut c = core(n, 1);
     let out = c.handle(10_000, Event::Start);
-    assert!(out.iter().any(|a| matches!(a, Action::RequestPayload { round: 1, .. })));
+    assert!(
+        out.iter()
+            .any(|a| matches!(a, Action::RequestPayload { round: 1, .. }))
+    );
     let out = c.handle(
         10_000,
         Event::PayloadReady {
@@ -1243,7 +1297,9 @@ fn payload_timestamp_sets_the_block_time_without_moving_the_clock() {
         },
     );
     let proposed = out.iter().find_map(|a| match a {
-        Action::Broadcast { message: Message::Proposal(p) } => Some(p.block.timestamp_ms),
+        Action::Broadcast {
+            message: Message::Proposal(p),
+        } => Some(p.block.timestamp_ms),
         _ => None,
     });
     assert_eq!(proposed, Some(12_345));

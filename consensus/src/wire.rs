@@ -381,14 +381,29 @@ mod tests {
     fn strictness() {
         let mut ack = NetResponse::Ack.encode();
         ack.push(0);
-        assert_eq!(NetResponse::decode(&ack), Err(WireError::Trailing("response")));
-        assert!(matches!(NetRequest::decode(&[9]), Err(WireError::UnknownTag { .. })));
-        assert_eq!(NetRequest::decode(&[]), Err(WireError::Truncated("request")));
+        assert_eq!(
+            NetResponse::decode(&ack),
+            Err(WireError::Trailing("response"))
+        );
+        assert!(matches!(
+            NetRequest::decode(&[9]),
+            Err(WireError::UnknownTag { .. })
+        ));
+        assert_eq!(
+            NetRequest::decode(&[]),
+            Err(WireError::Truncated("request"))
+        );
         // A count far beyond the input is refused before allocating.
         let huge = [1u8, 0xff, 0xff, 0x00, 0x00];
-        assert_eq!(NetResponse::decode(&huge), Err(WireError::OutOfBounds("response")));
+        assert_eq!(
+            NetResponse::decode(&huge),
+            Err(WireError::OutOfBounds("response"))
+        );
         let p = encode_payload(&[b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
-        assert_eq!(decode_payload(&p, 2), Err(WireError::OutOfBounds("payload")));
+        assert_eq!(
+            decode_payload(&p, 2),
+            Err(WireError::OutOfBounds("payload"))
+        );
         // A vote is not allowed on the proposal topic.
         let vote = NetRequest::Consensus(Message::Sync(SyncInfo {
             high_qc: Qc::genesis(BlockId::ZERO),
@@ -405,7 +420,12 @@ mod tests {
         let valid = [
             NetResponse::Blocks(vec![Arc::new(block(1))]).encode(),
             NetResponse::Chain(vec![(Arc::new(block(2)), Qc::genesis(BlockId([1; 32])))]).encode(),
-            NetRequest::FetchBlocks { block_id: BlockId([1; 32]), stop_height: 2, max: 3 }.encode(),
+            NetRequest::FetchBlocks {
+                block_id: BlockId([1; 32]),
+                stop_height: 2,
+                max: 3,
+            }
+            .encode(),
             encode_payload(&[b"abc".to_vec()]),
         ];
         let mut xof = blake3::Hasher::new().update(b"wire noise").finalize_xof();

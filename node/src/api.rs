@@ -25,7 +25,10 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 }
 
 impl NodeRpc {
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, ApiError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, ApiError> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(make(tx))
@@ -59,7 +62,10 @@ impl NodeApi for NodeRpc {
         }
         let id = maat_proto::TxId(tx_id);
         Ok(
-            match self.ask(|reply| Command::Pending { tx_id: id, reply }).await? {
+            match self
+                .ask(|reply| Command::Pending { tx_id: id, reply })
+                .await?
+            {
                 PendingStatus::Unknown => TxStatus::Unknown,
                 PendingStatus::Pending => TxStatus::Pending,
                 PendingStatus::Rejected(r) => TxStatus::Rejected {

@@ -228,7 +228,8 @@ impl NodeConfig {
         sets: &[String],
     ) -> Result<NodeConfig, ConfigError> {
         let mut table: toml::Table = toml::from_str(text).map_err(|e| invalid(origin, e))?;
-        let defaults = toml::Table::try_from(NodeConfig::default()).map_err(|e| invalid(origin, e))?;
+        let defaults =
+            toml::Table::try_from(NodeConfig::default()).map_err(|e| invalid(origin, e))?;
         let mut env: Vec<(String, String)> = env.into_iter().collect();
         env.sort();
         for (name, value) in env {
@@ -253,7 +254,14 @@ impl NodeConfig {
             let (section, key) = path
                 .split_once('.')
                 .ok_or_else(|| invalid(format!("--set {s}"), "expected section.key=value"))?;
-            set(&mut table, &defaults, section, key, value, &format!("--set {s}"))?;
+            set(
+                &mut table,
+                &defaults,
+                section,
+                key,
+                value,
+                &format!("--set {s}"),
+            )?;
         }
         let config: NodeConfig = toml::Value::Table(table)
             .try_into()
@@ -267,13 +275,22 @@ impl NodeConfig {
     /// # Errors
     /// [`ConfigError::Invalid`].
     pub fn validate(&self) -> Result<(), ConfigError> {
-        for (name, value) in [("rpc.listen", &self.rpc.listen), ("metrics.listen", &self.metrics.listen)] {
+        for (name, value) in [
+            ("rpc.listen", &self.rpc.listen),
+            ("metrics.listen", &self.metrics.listen),
+        ] {
             if !value.is_empty() && value.parse::<SocketAddr>().is_err() {
-                return Err(invalid(name, format!("`{value}` is not an ip:port address")));
+                return Err(invalid(
+                    name,
+                    format!("`{value}` is not an ip:port address"),
+                ));
             }
         }
         if self.p2p.listen.is_empty() {
-            return Err(invalid("p2p.listen", "at least one listen address is needed"));
+            return Err(invalid(
+                "p2p.listen",
+                "at least one listen address is needed",
+            ));
         }
         if self.p2p.max_message_bytes < 64 << 10 {
             return Err(invalid("p2p.max_message_bytes", "below 64 KiB"));
@@ -400,7 +417,10 @@ fn set(
         return Err(invalid(origin, format!("unknown section `{section}`")));
     };
     let Some(default_value) = default_section.get(key) else {
-        return Err(invalid(origin, format!("unknown setting `{section}.{key}`")));
+        return Err(invalid(
+            origin,
+            format!("unknown setting `{section}.{key}`"),
+        ));
     };
     let parsed = toml::from_str::<toml::Table>(&format!("v = {raw}"))
         .ok()
@@ -418,7 +438,10 @@ fn set(
         (_, other) => {
             return Err(invalid(
                 origin,
-                format!("`{raw}` is not a {} for `{section}.{key}`", other.type_str()),
+                format!(
+                    "`{raw}` is not a {} for `{section}.{key}`",
+                    other.type_str()
+                ),
             ));
         }
     };
@@ -426,7 +449,10 @@ fn set(
         .entry(section.to_owned())
         .or_insert_with(|| toml::Value::Table(toml::Table::new()));
     let toml::Value::Table(t) = entry else {
-        return Err(invalid(origin, format!("`{section}` is not a table in the file")));
+        return Err(invalid(
+            origin,
+            format!("`{section}` is not a table in the file"),
+        ));
     };
     t.insert(key.to_owned(), value);
     Ok(())
@@ -459,7 +485,10 @@ mod tests {
             "f",
             env(&[
                 ("MAAT_RPC_LISTEN", "127.0.0.1:2"),
-                ("MAAT_P2P_BOOTSTRAP", "/ip4/127.0.0.1/tcp/1/p2p/a, /ip4/127.0.0.1/tcp/2/p2p/b"),
+                (
+                    "MAAT_P2P_BOOTSTRAP",
+                    "/ip4/127.0.0.1/tcp/1/p2p/a, /ip4/127.0.0.1/tcp/2/p2p/b",
+                ),
                 ("MAAT_P2P_MAX_MESSAGE_BYTES", "1048576"),
                 ("MAAT_SIM_SCENARIOS", "10"), // not ours
                 ("PATH", "/bin"),
@@ -481,7 +510,10 @@ mod tests {
         let e = NodeConfig::from_parts("", "f", env(&[("MAAT_RPC_LISTN", "x")]), &[])
             .unwrap_err()
             .to_string();
-        assert!(e.contains("MAAT_RPC_LISTN") && e.contains("rpc.listn"), "{e}");
+        assert!(
+            e.contains("MAAT_RPC_LISTN") && e.contains("rpc.listn"),
+            "{e}"
+        );
         let e = NodeConfig::from_parts("", "f", env(&[]), &["p2p.ban_secs=soon".into()])
             .unwrap_err()
             .to_string();

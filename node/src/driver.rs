@@ -287,7 +287,8 @@ impl Driver {
                     let verdict = match self.input_rejected.take() {
                         None => Verdict::Accept,
                         Some(r) if is_misbehaviour(&r).is_some() => {
-                            self.p2p.report(propagation_source, Misbehaviour::BadSignature);
+                            self.p2p
+                                .report(propagation_source, Misbehaviour::BadSignature);
                             Verdict::Reject
                         }
                         Some(_) => Verdict::Ignore,
@@ -313,7 +314,12 @@ impl Driver {
                     };
                     self.input_rejected = None;
                     self.step(Event::Message { from, message });
-                    if let Some(m) = self.input_rejected.take().as_ref().and_then(is_misbehaviour) {
+                    if let Some(m) = self
+                        .input_rejected
+                        .take()
+                        .as_ref()
+                        .and_then(is_misbehaviour)
+                    {
                         self.p2p.report(peer, m);
                     }
                 }
@@ -431,9 +437,11 @@ impl Driver {
     fn serve_fetch(&self, block_id: BlockId, stop_height: u64, max: u32) -> NetResponse {
         let max = max.min(MAX_FETCH_BLOCKS) as usize;
         let budget = self.max_response_bytes;
-        let height = self.core.block(&block_id).map(|b| b.height).or_else(|| {
-            self.store.block_height(&block_id.0).ok().flatten()
-        });
+        let height = self
+            .core
+            .block(&block_id)
+            .map(|b| b.height)
+            .or_else(|| self.store.block_height(&block_id.0).ok().flatten());
         let Some(height) = height else {
             return NetResponse::Blocks(Vec::new());
         };
@@ -442,7 +450,8 @@ impl Driver {
             let mut items = Vec::new();
             let mut bytes = 5usize;
             for h in stop_height + 1..=committed.min(stop_height + max as u64) {
-                let (Ok(Some(stored)), Ok(Some(qc_bytes))) = (self.store.block(h), self.store.qc(h))
+                let (Ok(Some(stored)), Ok(Some(qc_bytes))) =
+                    (self.store.block(h), self.store.qc(h))
                 else {
                     break;
                 };
@@ -450,7 +459,10 @@ impl Driver {
                 if bytes + size > budget && !items.is_empty() {
                     break;
                 }
-                match (Block::decode(&stored.bytes), maat_consensus::Qc::decode(&qc_bytes)) {
+                match (
+                    Block::decode(&stored.bytes),
+                    maat_consensus::Qc::decode(&qc_bytes),
+                ) {
                     (Ok(b), Ok(qc)) => items.push((Arc::new(b), qc)),
                     _ => {
                         error!(height = h, "stored block or QC does not decode");
@@ -627,7 +639,9 @@ impl Driver {
         let mut twin = (*p.block).clone();
         twin.timestamp_ms += 1;
         let id = twin.id();
-        let SigBytes(sig) = self.signer.sign(&self.domain.proposal_bytes(&id, twin.round));
+        let SigBytes(sig) = self
+            .signer
+            .sign(&self.domain.proposal_bytes(&id, twin.round));
         let twin = Message::Proposal(Proposal {
             block: Arc::new(twin),
             signature: SigBytes(sig),
@@ -669,7 +683,10 @@ impl Driver {
             }
         };
         let (payload, app_header, executed) =
-            match self.exec.build(&parent, height, time, candidates, &self.mempool) {
+            match self
+                .exec
+                .build(&parent, height, time, candidates, &self.mempool)
+            {
                 Ok(b) => b,
                 Err(e) => {
                     error!(error = %e, "building a block");
@@ -679,7 +696,10 @@ impl Driver {
         #[cfg(feature = "fault-injection")]
         let payload = match &self.fault {
             Fault::InvalidCertificate(bad) => {
-                warn!(round, "fault injection: proposing a certificate that fails CheckR");
+                warn!(
+                    round,
+                    "fault injection: proposing a certificate that fails CheckR"
+                );
                 let mut txs = executed.txs.clone();
                 txs.push(bad.clone());
                 maat_consensus::wire::encode_payload(&txs)
@@ -722,9 +742,11 @@ impl Driver {
                 }
             }
         }
-        let result = self
-            .ensure_executed(block.parent)
-            .and_then(|()| self.exec.execute(block_id, block, &self.mempool).map(|_| ()));
+        let result = self.ensure_executed(block.parent).and_then(|()| {
+            self.exec
+                .execute(block_id, block, &self.mempool)
+                .map(|_| ())
+        });
         match result {
             Ok(()) => Some(true),
             Err(ExecError::State(e)) => {
@@ -806,16 +828,25 @@ impl Driver {
                         metrics.synced_blocks.inc_by(blocks.len() as u64);
                         Event::ChainFetched { from, blocks }
                     }
-                    Ok(NetResponse::Ack) => Event::BlocksFetched { from, blocks: Vec::new() },
+                    Ok(NetResponse::Ack) => Event::BlocksFetched {
+                        from,
+                        blocks: Vec::new(),
+                    },
                     Err(e) => {
                         debug!(%peer, error = %e, "undecodable fetch response");
                         p2p.report(peer, Misbehaviour::Malformed);
-                        Event::BlocksFetched { from, blocks: Vec::new() }
+                        Event::BlocksFetched {
+                            from,
+                            blocks: Vec::new(),
+                        }
                     }
                 },
                 Err(e) => {
                     debug!(%peer, error = %e, "fetch failed");
-                    Event::BlocksFetched { from, blocks: Vec::new() }
+                    Event::BlocksFetched {
+                        from,
+                        blocks: Vec::new(),
+                    }
                 }
             };
             in_flight.fetch_sub(1, Ordering::Relaxed);
@@ -863,7 +894,10 @@ impl Driver {
                 return;
             };
             if let Err(e) = self.store.commit(&batch) {
-                self.fail(format!("committing block {id} at height {}: {e}", block.height));
+                self.fail(format!(
+                    "committing block {id} at height {}: {e}",
+                    block.height
+                ));
                 return;
             }
             for o in &obsolete {
@@ -902,7 +936,10 @@ impl Driver {
                 "committed"
             );
         }
-        debug!(commit_qc_round = commit_qc.round, "commit certified by the child's QC");
+        debug!(
+            commit_qc_round = commit_qc.round,
+            "commit certified by the child's QC"
+        );
     }
 
     fn equivocation(&mut self, e: &Equivocation) {
@@ -924,10 +961,18 @@ impl Driver {
         let m = self.core.metrics().clone();
         let last = &self.last_core_metrics;
         for (counter, now, before) in [
-            (&self.metrics.proposals, m.proposals_sent, last.proposals_sent),
+            (
+                &self.metrics.proposals,
+                m.proposals_sent,
+                last.proposals_sent,
+            ),
             (&self.metrics.votes, m.votes_sent, last.votes_sent),
             (&self.metrics.timeouts, m.timeouts_sent, last.timeouts_sent),
-            (&self.metrics.equivocations, m.equivocations, last.equivocations),
+            (
+                &self.metrics.equivocations,
+                m.equivocations,
+                last.equivocations,
+            ),
             (&self.metrics.rejected_messages, m.rejected, last.rejected),
         ] {
             counter.inc_by(now.saturating_sub(before));
@@ -936,11 +981,7 @@ impl Driver {
         let round = self.core.round();
         if round > self.last_round {
             // Entered through a TC of the previous round: that round produced no QC.
-            if self
-                .core
-                .high_tc()
-                .is_some_and(|tc| tc.round + 1 == round)
-            {
+            if self.core.high_tc().is_some_and(|tc| tc.round + 1 == round) {
                 self.metrics.missed_rounds.inc();
             }
             self.last_round = round;

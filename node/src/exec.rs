@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use maat_consensus::{Block, BlockId, Height};
 use maat_crypto::merkle::Frontier;
-use maat_ledger::{BlockError, BlockOutcome, KnownSignatures, Ledger, Overlay, StateError, StateView, TxSubject};
+use maat_ledger::{
+    BlockError, BlockOutcome, KnownSignatures, Ledger, Overlay, StateError, StateView, TxSubject,
+};
 use maat_proto::v1;
 use maat_storage::{CommitBatch, CommittedTx, Store};
 
@@ -279,7 +281,11 @@ impl Executor {
 }
 
 /// The first commit of a new database: the genesis block with the genesis state.
-pub fn genesis_batch(block: &Block, qc_bytes: Vec<u8>, state: Vec<maat_ledger::Write>) -> CommitBatch {
+pub fn genesis_batch(
+    block: &Block,
+    qc_bytes: Vec<u8>,
+    state: Vec<maat_ledger::Write>,
+) -> CommitBatch {
     use maat_consensus::Encode as _;
     CommitBatch {
         height: 0,

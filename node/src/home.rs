@@ -197,7 +197,10 @@ pub struct TestnetNode {
 ///
 /// # Errors
 /// [`HomeError`].
-pub fn testnet(out: &Path, opts: &TestnetOptions) -> Result<(Vec<TestnetNode>, Genesis), HomeError> {
+pub fn testnet(
+    out: &Path,
+    opts: &TestnetOptions,
+) -> Result<(Vec<TestnetNode>, Genesis), HomeError> {
     let g = Genesis::generate(&GenesisSpec {
         chain_id: opts.chain_id.clone(),
         genesis_time_ms: opts.genesis_time_ms,

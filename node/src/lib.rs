@@ -113,9 +113,8 @@ fn recover(
     genesis: &Genesis,
     config: &Config,
 ) -> Result<(Recovered, HashMap<BlockId, u64>), NodeError> {
-    let corrupt = |what: &str, e: maat_consensus::DecodeError| {
-        NodeError::Corrupt(format!("{what}: {e:?}"))
-    };
+    let corrupt =
+        |what: &str, e: maat_consensus::DecodeError| NodeError::Corrupt(format!("{what}: {e:?}"));
     let meta = match store.meta()? {
         Some(m) => m,
         None => {
@@ -209,7 +208,11 @@ pub async fn run(
 
     let validators = ValidatorSet::new(
         0,
-        genesis.validators().iter().map(|v| v.voting_power).collect(),
+        genesis
+            .validators()
+            .iter()
+            .map(|v| v.voting_power)
+            .collect(),
     )
     .map_err(|e| NodeError::Config(format!("validator set: {e:?}")))?;
     let keys: Vec<_> = genesis
@@ -219,13 +222,20 @@ pub async fn run(
         .collect();
     let signer = MlDsaSigner(Arc::new(loaded.validator_key));
     let verifier = MlDsaVerifier(Arc::new(keys));
-    let core = Core::new(ccfg.clone(), validators, me, signer.clone(), verifier, recovered)
-        .map_err(|e| match e {
-            maat_consensus::InitError::NotAValidator => {
-                NodeError::Config("this node's key is not in the validator set".into())
-            }
-            other => NodeError::Corrupt(format!("recovered consensus state: {other:?}")),
-        })?;
+    let core = Core::new(
+        ccfg.clone(),
+        validators,
+        me,
+        signer.clone(),
+        verifier,
+        recovered,
+    )
+    .map_err(|e| match e {
+        maat_consensus::InitError::NotAValidator => {
+            NodeError::Config("this node's key is not in the validator set".into())
+        }
+        other => NodeError::Corrupt(format!("recovered consensus state: {other:?}")),
+    })?;
 
     let ledger = Arc::new(Ledger::new(&genesis));
     let mut mcfg = MempoolConfig::for_chain(&params);

@@ -65,7 +65,10 @@ impl NodeMetrics {
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::with_prefix("maat");
         let commit_latency = Histogram::new(
-            [0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0].into_iter(),
+            [
+                0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
+            ]
+            .into_iter(),
         );
         let m = NodeMetrics {
             height: Gauge::default(),
@@ -89,28 +92,72 @@ impl NodeMetrics {
             commit_latency,
             registry: Registry::default(),
         };
-        registry.register("height", "Height of the last committed block", m.height.clone());
+        registry.register(
+            "height",
+            "Height of the last committed block",
+            m.height.clone(),
+        );
         registry.register("round", "Current consensus round", m.round.clone());
-        registry.register("committed_txs", "Transactions committed", m.committed_txs.clone());
-        registry.register("committed_blocks", "Blocks committed", m.committed_blocks.clone());
-        registry.register("mempool_txs", "Transactions pending in the mempool", m.mempool_txs.clone());
-        registry.register("mempool_bytes", "Bytes pending in the mempool", m.mempool_bytes.clone());
+        registry.register(
+            "committed_txs",
+            "Transactions committed",
+            m.committed_txs.clone(),
+        );
+        registry.register(
+            "committed_blocks",
+            "Blocks committed",
+            m.committed_blocks.clone(),
+        );
+        registry.register(
+            "mempool_txs",
+            "Transactions pending in the mempool",
+            m.mempool_txs.clone(),
+        );
+        registry.register(
+            "mempool_bytes",
+            "Bytes pending in the mempool",
+            m.mempool_bytes.clone(),
+        );
         registry.register("peers", "Connected libp2p peers", m.peers.clone());
         registry.register("proposals", "Proposals signed", m.proposals.clone());
         registry.register("votes", "Votes signed", m.votes.clone());
         registry.register("timeouts", "Round timeouts signed", m.timeouts.clone());
-        registry.register("missed_rounds", "Rounds that ended in a timeout certificate", m.missed_rounds.clone());
-        registry.register("blocks_refused", "Proposals refused after replaying the ledger checks", m.blocks_refused.clone());
-        registry.register("equivocations", "Equivocations detected", m.equivocations.clone());
-        registry.register("rejected_messages", "Consensus messages dropped", m.rejected_messages.clone());
+        registry.register(
+            "missed_rounds",
+            "Rounds that ended in a timeout certificate",
+            m.missed_rounds.clone(),
+        );
+        registry.register(
+            "blocks_refused",
+            "Proposals refused after replaying the ledger checks",
+            m.blocks_refused.clone(),
+        );
+        registry.register(
+            "equivocations",
+            "Equivocations detected",
+            m.equivocations.clone(),
+        );
+        registry.register(
+            "rejected_messages",
+            "Consensus messages dropped",
+            m.rejected_messages.clone(),
+        );
         registry.register("fetches", "Block fetch requests sent", m.fetches.clone());
         registry.register(
             "synced_blocks",
             "Committed blocks received by forward sync",
             m.synced_blocks.clone(),
         );
-        registry.register("txs_admitted", "Transactions admitted to the mempool", m.txs_admitted.clone());
-        registry.register("txs_refused", "Transactions refused by the mempool", m.txs_refused.clone());
+        registry.register(
+            "txs_admitted",
+            "Transactions admitted to the mempool",
+            m.txs_admitted.clone(),
+        );
+        registry.register(
+            "txs_refused",
+            "Transactions refused by the mempool",
+            m.txs_refused.clone(),
+        );
         registry.register(
             "commit_latency_seconds",
             "Submission to this node until commit here",

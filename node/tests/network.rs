@@ -20,7 +20,9 @@ use maat_sdk::workload::Workload;
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn now_ms() -> u64 {
@@ -28,7 +30,8 @@ fn now_ms() -> u64 {
 }
 
 fn workload(net: &Testnet) -> Workload {
-    let admin = maat_crypto::sig::KeyPair::from_seed(net.admin.algorithm(), net.admin.secret_seed());
+    let admin =
+        maat_crypto::sig::KeyPair::from_seed(net.admin.algorithm(), net.admin.secret_seed());
     Workload::new(net.genesis.chain_id(), admin, [7; 32])
 }
 
@@ -94,7 +97,11 @@ fn stop_and_compare_chains(net: &mut Testnet) -> usize {
     for n in &mut net.nodes {
         if n.is_running() {
             let status = n.terminate();
-            assert!(status.success(), "node {} exited with {status} on SIGTERM", n.index);
+            assert!(
+                status.success(),
+                "node {} exited with {status} on SIGTERM",
+                n.index
+            );
         }
     }
     let chains: Vec<Vec<Vec<u8>>> = net
@@ -212,8 +219,14 @@ async fn two_of_four_down_stalls_and_one_returning_resumes() {
     wait_for_timeouts(&mut net, 0, 3.0).await;
     for i in 0..2 {
         let s = net.client(i).await.status().await.expect("status");
-        assert_eq!(s.height, stalled.height, "node {i} kept committing without 2f+1");
-        assert_eq!(s.log_size, stalled.log_size, "node {i} committed transactions without 2f+1");
+        assert_eq!(
+            s.height, stalled.height,
+            "node {i} kept committing without 2f+1"
+        );
+        assert_eq!(
+            s.log_size, stalled.log_size,
+            "node {i} committed transactions without 2f+1"
+        );
     }
     let client = net.client(0).await;
     assert!(!matches!(
@@ -267,16 +280,24 @@ async fn byzantine_leader_with_a_failing_certificate_is_never_committed() {
         if refused && proposals >= 2.0 {
             break;
         }
-        assert!(start.elapsed() < common::PATIENCE, "the faulty leader never proposed");
+        assert!(
+            start.elapsed() < common::PATIENCE,
+            "the faulty leader never proposed"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     for i in 0..3 {
-        net.wait_status(i, "all honest certificates", |s| s.log_size >= n_setup + next)
-            .await;
+        net.wait_status(i, "all honest certificates", |s| {
+            s.log_size >= n_setup + next
+        })
+        .await;
         assert_all_finalized(&net, i, &ids).await;
         let client = net.client(i).await;
         assert!(
-            !matches!(client.tx_status(bad_id).await.unwrap(), TxStatus::Finalized { .. }),
+            !matches!(
+                client.tx_status(bad_id).await.unwrap(),
+                TxStatus::Finalized { .. }
+            ),
             "the failing certificate was committed"
         );
     }
@@ -305,7 +326,10 @@ async fn equivocating_leader_is_recorded_and_the_chain_goes_on() {
     {
         submit_certificates(&net, &w, next..next + 4, &[0, 1, 2]).await;
         next += 4;
-        assert!(start.elapsed() < common::PATIENCE, "no equivocation recorded");
+        assert!(
+            start.elapsed() < common::PATIENCE,
+            "no equivocation recorded"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
     let h = net.wait_ready(0).await.height;
@@ -322,7 +346,10 @@ async fn wait_for_timeouts(net: &mut Testnet, i: usize, n: f64) {
     let start = std::time::Instant::now();
     while net.nodes[i].metric("maat_timeouts_total") < t0 + n {
         net.nodes[i].assert_alive();
-        assert!(start.elapsed() < common::PATIENCE, "node {i}: no round timeouts");
+        assert!(
+            start.elapsed() < common::PATIENCE,
+            "node {i}: no round timeouts"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }

@@ -1253,7 +1253,7 @@ impl<'a> Sim<'a> {
                     round,
                     payload,
                     app_header: header,
-                timestamp_ms: None,
+                    timestamp_ms: None,
                 },
             },
         );
@@ -1268,7 +1268,7 @@ impl<'a> Sim<'a> {
                         round,
                         payload,
                         app_header,
-                    timestamp_ms: None,
+                        timestamp_ms: None,
                     },
                 },
             );

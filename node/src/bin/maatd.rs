@@ -133,7 +133,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         .map_err(|_| anyhow::anyhow!("--seed must be 32 bytes (64 hex chars)"))?
                 }
                 None => {
-                    let k = maat_crypto::sig::KeyPair::generate(maat_crypto::sig::Algorithm::Ed25519);
+                    let k =
+                        maat_crypto::sig::KeyPair::generate(maat_crypto::sig::Algorithm::Ed25519);
                     *k.secret_seed()
                 }
             };
@@ -153,9 +154,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     metrics_base_port: metrics_port,
                 },
             )?;
-            println!("chain {} ({})", genesis.chain_id(), hex::encode(genesis.hash()));
+            println!(
+                "chain {} ({})",
+                genesis.chain_id(),
+                hex::encode(genesis.hash())
+            );
             for n in nodes {
-                println!("{}  rpc {}  p2p {}", n.home.display(), n.rpc_url, n.p2p_addr);
+                println!(
+                    "{}  rpc {}  p2p {}",
+                    n.home.display(),
+                    n.rpc_url,
+                    n.p2p_addr
+                );
             }
             Ok(())
         }

@@ -61,12 +61,21 @@ impl Node {
             .arg("start")
             .arg("--home")
             .arg(&self.home)
-            .args(["--p2p-listen", &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port)])
+            .args([
+                "--p2p-listen",
+                &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port),
+            ])
             .args(["--rpc-listen", &format!("127.0.0.1:{}", self.rpc_port)])
-            .args(["--metrics-listen", &format!("127.0.0.1:{}", self.metrics_port)])
+            .args([
+                "--metrics-listen",
+                &format!("127.0.0.1:{}", self.metrics_port),
+            ])
             .args(["--bootstrap", &self.bootstrap])
             .args(&self.extra)
-            .env("RUST_LOG", std::env::var("MAAT_TESTNET_LOG").unwrap_or_else(|_| "info".into()))
+            .env(
+                "RUST_LOG",
+                std::env::var("MAAT_TESTNET_LOG").unwrap_or_else(|_| "info".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -296,7 +305,11 @@ impl Drop for Testnet {
         }
         if std::thread::panicking() {
             for n in &self.nodes {
-                eprintln!("---- node {} log (tail) ----\n{}", n.index, tail(&n.log, 40));
+                eprintln!(
+                    "---- node {} log (tail) ----\n{}",
+                    n.index,
+                    tail(&n.log, 40)
+                );
             }
         }
         // For debugging a run: keep the homes and logs.
