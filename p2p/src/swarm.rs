@@ -395,11 +395,7 @@ impl Task {
                     Verdict::Ignore => gossipsub::MessageAcceptance::Ignore,
                     Verdict::Reject => gossipsub::MessageAcceptance::Reject,
                 };
-                let known = self
-                    .swarm
-                    .behaviour_mut()
-                    .gossipsub
-                    .report_message_validation_result(&id.0, &propagation_source, acceptance);
+                let known = self.gossip_verdict(&id.0, &propagation_source, acceptance);
                 if !known {
                     tracing::trace!(id = %id, "verdict on a message no longer cached");
                 }
@@ -475,6 +471,20 @@ impl Task {
     }
 
     // ---- scoring and bans ------------------------------------------------------------------
+
+    /// Tells gossipsub whether to forward a message held for validation (and score its
+    /// forwarder); false if the message is no longer in its cache.
+    fn gossip_verdict(
+        &mut self,
+        id: &gossipsub::MessageId,
+        propagation_source: &PeerId,
+        acceptance: gossipsub::MessageAcceptance,
+    ) -> bool {
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, propagation_source, acceptance)
+    }
 
     fn report(&mut self, peer: PeerId, what: Misbehaviour) {
         if peer == self.local || self.banned.contains_key(&peer) {
@@ -870,25 +880,19 @@ impl Task {
                     .map(|(t, _)| *t)
                 else {
                     // Not one of ours (cannot happen while we subscribe to ours only): drop.
-                    self.swarm
-                        .behaviour_mut()
-                        .gossipsub
-                        .report_message_validation_result(
-                            &message_id,
-                            &propagation_source,
-                            gossipsub::MessageAcceptance::Ignore,
-                        );
+                    self.gossip_verdict(
+                        &message_id,
+                        &propagation_source,
+                        gossipsub::MessageAcceptance::Ignore,
+                    );
                     return;
                 };
                 if message.data.len() > self.max_message_bytes {
-                    self.swarm
-                        .behaviour_mut()
-                        .gossipsub
-                        .report_message_validation_result(
-                            &message_id,
-                            &propagation_source,
-                            gossipsub::MessageAcceptance::Reject,
-                        );
+                    self.gossip_verdict(
+                        &message_id,
+                        &propagation_source,
+                        gossipsub::MessageAcceptance::Reject,
+                    );
                     self.report(propagation_source, Misbehaviour::Oversized);
                     return;
                 }
@@ -901,14 +905,11 @@ impl Task {
                 };
                 if self.emit(event).is_some() {
                     // Not handed to the node: free it from gossipsub's cache, do not forward.
-                    self.swarm
-                        .behaviour_mut()
-                        .gossipsub
-                        .report_message_validation_result(
-                            &message_id,
-                            &propagation_source,
-                            gossipsub::MessageAcceptance::Ignore,
-                        );
+                    self.gossip_verdict(
+                        &message_id,
+                        &propagation_source,
+                        gossipsub::MessageAcceptance::Ignore,
+                    );
                 }
             }
             gossipsub::Event::GossipsubNotSupported { peer_id } => {
