@@ -255,6 +255,9 @@ pub enum Action {
         qc: Qc,
         /// QC of the last block's child.
         commit_qc: Qc,
+        /// The block `commit_qc` certifies: the last block's child. Its header (whose
+        /// `justify` is `qc`) and `commit_qc` are what a finality proof carries.
+        certified: Arc<Block>,
     },
     /// A validator signed two conflicting messages; the evidence holds both.
     ReportEquivocation(Equivocation),
@@ -1434,6 +1437,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                     blocks,
                     qc: target_qc,
                     commit_qc: qc.clone(),
+                    certified,
                 });
             }
             PathToRoot::Missing(id, height) => {

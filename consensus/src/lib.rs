@@ -77,7 +77,10 @@
 //!
 //! Every message has a canonical, hand-written byte encoding ([`codec`]): fixed-width
 //! little-endian integers, `u32`-length-prefixed byte strings, signer lists sorted by index.
-//! Block ids are `blake3("maat/block/v1" || 0x00 || block bytes)`; signatures cover
+//! Block ids are `blake3("maat/block/v1" || 0x00 || header bytes)`, where the header
+//! ([`BlockHeader`]) is the block with its payload replaced by
+//! `blake3("maat/block-payload/v1" || 0x00 || payload)`, so a light client can check a header's id
+//! without the transactions; signatures cover
 //! domain-separated bytes (`maat/vote/v1`, `maat/timeout/v1`, `maat/proposal/v1`, each followed by
 //! `0x00`, the chain id and the epoch), see [`SigningDomain`]. Signatures are abstracted by the
 //! [`Signer`] / [`Verifier`] traits: the node plugs in ML-DSA-65; [`TestKeys`] is an insecure
@@ -204,8 +207,9 @@ pub use crate::core::{
 };
 pub use crate::keys::{Signer, TestKeys, TestSigner, Verifier};
 pub use crate::safety::{Mutation, SafetyData, SafetyError, SafetyRules};
+pub use crate::types::payload_hash;
 pub use crate::types::{
-    Block, BlockId, Equivocation, Height, Message, Proposal, Qc, Round, SigBytes, SigningDomain,
-    SyncInfo, Tc, TcSignature, TimeoutMsg, ValidatorIndex, ValidatorSet, Vote,
+    Block, BlockHeader, BlockId, Equivocation, Height, Message, Proposal, Qc, Round, SigBytes,
+    SigningDomain, SyncInfo, Tc, TcSignature, TimeoutMsg, ValidatorIndex, ValidatorSet, Vote,
 };
 pub use crate::verify::{CertError, verify_qc, verify_tc};

@@ -176,6 +176,22 @@ fn messages_round_trip_and_reencode_identically() {
 }
 
 #[test]
+fn a_header_has_its_blocks_id_and_round_trips() {
+    for m in sample_messages() {
+        let Message::Proposal(p) = m else { continue };
+        let header = p.block.header();
+        assert_eq!(header.id(), p.block.id());
+        let bytes = header.encode();
+        assert_eq!(BlockHeader::decode(&bytes).unwrap(), header);
+        // The id commits to the payload: a different payload, a different id.
+        let mut other = (*p.block).clone();
+        other.payload.push(1);
+        assert_ne!(other.id(), p.block.id());
+        assert_ne!(other.header().payload_hash, header.payload_hash);
+    }
+}
+
+#[test]
 fn decoder_rejects_non_canonical_input() {
     let bytes = sample_messages()[1].encode();
     let mut trailing = bytes.clone();
@@ -247,8 +263,18 @@ fn ids_and_signing_bytes_are_domain_separated_and_pinned() {
     // Pinned: changing the block encoding or the domain string changes every id on the chain.
     assert_eq!(
         g.id().to_string(),
-        "82ad234e057c50fba4214ab831f0aa86d7f3e657a3821689b30d698638c9df31"
+        "10d091aec3073f392ef4a3efa54ee0c1c3421e7816520842064527d560ac0305"
     );
+    // The id is over the header: the payload enters only through its domain-separated hash.
+    let mut payload_hasher = blake3::Hasher::new();
+    payload_hasher.update(b"maat/block-payload/v1\0");
+    payload_hasher.update(&g.payload);
+    let header = g.header();
+    assert_eq!(header.payload_hash, *payload_hasher.finalize().as_bytes());
+    let mut id_hasher = blake3::Hasher::new();
+    id_hasher.update(b"maat/block/v1\0");
+    id_hasher.update(&header.encode());
+    assert_eq!(g.id().0, *id_hasher.finalize().as_bytes());
     let mut g2 = g.clone();
     g2.timestamp_ms += 1;
     assert_ne!(g.id(), g2.id());

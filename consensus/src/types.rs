@@ -21,6 +21,8 @@ pub const MAX_PAYLOAD_LEN: usize = 64 * 1024 * 1024;
 pub mod domain {
     /// Block ids: `blake3("maat/block/v1" || 0x00 || canonical block bytes)`.
     pub const BLOCK: &[u8] = b"maat/block/v1";
+    /// Block payload hashes inside the header: `blake3("maat/block-payload/v1" || 0x00 || payload)`.
+    pub const BLOCK_PAYLOAD: &[u8] = b"maat/block-payload/v1";
     /// Signing bytes of a vote.
     pub const VOTE: &[u8] = b"maat/vote/v1";
     /// Signing bytes of a timeout.
@@ -322,13 +324,88 @@ impl Block {
         }
     }
 
-    /// `blake3("maat/block/v1" || 0x00 || canonical bytes)`.
+    /// `blake3("maat/block/v1" || 0x00 || canonical header bytes)`: the id covers the payload
+    /// through its hash, so a header alone (a light client's view) has a checkable id.
     pub fn id(&self) -> BlockId {
-        let mut h = blake3::Hasher::new();
-        h.update(domain::BLOCK);
-        h.update(&[0]);
-        h.update(&self.encode());
-        BlockId(*h.finalize().as_bytes())
+        let mut bytes = Vec::with_capacity(256 + self.app_header.len());
+        self.encode_header_to(&payload_hash(&self.payload), &mut bytes);
+        header_id(&bytes)
+    }
+
+    /// The header: every field, the payload replaced by [`payload_hash`].
+    pub fn header(&self) -> BlockHeader {
+        BlockHeader {
+            height: self.height,
+            round: self.round,
+            parent: self.parent,
+            timestamp_ms: self.timestamp_ms,
+            proposer: self.proposer,
+            payload_hash: payload_hash(&self.payload),
+            app_header: self.app_header.clone(),
+            justify: self.justify.clone(),
+            tc: self.tc.clone(),
+        }
+    }
+
+    fn encode_header_to(&self, payload_hash: &[u8; 32], out: &mut Vec<u8>) {
+        put_u64(out, self.height);
+        put_u64(out, self.round);
+        self.parent.encode_to(out);
+        put_u64(out, self.timestamp_ms);
+        put_u32(out, self.proposer.0);
+        out.extend_from_slice(payload_hash);
+        put_bytes(out, &self.app_header);
+        self.justify.encode_to(out);
+        put_option(out, &self.tc);
+    }
+}
+
+/// `blake3("maat/block-payload/v1" || 0x00 || payload)`.
+pub fn payload_hash(payload: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(domain::BLOCK_PAYLOAD);
+    h.update(&[0]);
+    h.update(payload);
+    *h.finalize().as_bytes()
+}
+
+fn header_id(header_bytes: &[u8]) -> BlockId {
+    let mut h = blake3::Hasher::new();
+    h.update(domain::BLOCK);
+    h.update(&[0]);
+    h.update(header_bytes);
+    BlockId(*h.finalize().as_bytes())
+}
+
+/// A block without its payload (the payload's hash instead): what finality proofs carry. Its
+/// canonical bytes are the block's with the length-prefixed payload replaced by the 32-byte hash,
+/// and [`BlockHeader::id`] equals the block's id.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct BlockHeader {
+    /// Parent height + 1.
+    pub height: Height,
+    /// The round it was proposed in.
+    pub round: Round,
+    /// The parent block.
+    pub parent: BlockId,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// The leader of `round`.
+    pub proposer: ValidatorIndex,
+    /// [`payload_hash`] of the block's payload.
+    pub payload_hash: [u8; 32],
+    /// Opaque application header fields.
+    pub app_header: Vec<u8>,
+    /// QC of the parent.
+    pub justify: Qc,
+    /// TC of `round - 1`, if any.
+    pub tc: Option<Tc>,
+}
+
+impl BlockHeader {
+    /// The block id (same as [`Block::id`] of the full block).
+    pub fn id(&self) -> BlockId {
+        header_id(&self.encode())
     }
 }
 
@@ -562,6 +639,36 @@ impl Decode for Block {
             timestamp_ms: r.u64()?,
             proposer: ValidatorIndex(r.u32()?),
             payload: r.bytes(MAX_PAYLOAD_LEN)?,
+            app_header: r.bytes(MAX_PAYLOAD_LEN)?,
+            justify: Qc::decode_from(r)?,
+            tc: r.option()?,
+        })
+    }
+}
+
+impl Encode for BlockHeader {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        put_u64(out, self.height);
+        put_u64(out, self.round);
+        self.parent.encode_to(out);
+        put_u64(out, self.timestamp_ms);
+        put_u32(out, self.proposer.0);
+        out.extend_from_slice(&self.payload_hash);
+        put_bytes(out, &self.app_header);
+        self.justify.encode_to(out);
+        put_option(out, &self.tc);
+    }
+}
+
+impl Decode for BlockHeader {
+    fn decode_from(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(BlockHeader {
+            height: r.u64()?,
+            round: r.u64()?,
+            parent: BlockId::decode_from(r)?,
+            timestamp_ms: r.u64()?,
+            proposer: ValidatorIndex(r.u32()?),
+            payload_hash: r.array32()?,
             app_header: r.bytes(MAX_PAYLOAD_LEN)?,
             justify: Qc::decode_from(r)?,
             tc: r.option()?,

@@ -13,6 +13,7 @@
 
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod hash;
 pub mod keyfile;
 pub mod merkle;

@@ -19,10 +19,12 @@
 #![deny(missing_docs)]
 
 pub mod block;
+pub mod finality;
 pub mod genesis;
 pub mod names;
 pub mod registry;
 pub mod rejection;
+pub mod signing;
 pub mod state;
 pub mod tx;
 

@@ -95,12 +95,33 @@ impl Default for P2pSection {
 pub struct RpcSection {
     /// JSON-RPC (HTTP and WebSocket) address; empty disables it. Loopback by default.
     pub listen: String,
+    /// gRPC address (with reflection and health); empty disables it. Loopback by default.
+    pub grpc_listen: String,
+    /// Most open connections per server.
+    pub max_connections: u32,
+    /// Requests per second allowed per client IP (token bucket refill).
+    pub rate_per_sec: u32,
+    /// Burst allowed per client IP (token bucket size).
+    pub burst: u32,
+    /// Longest a request may run, in ms.
+    pub request_timeout_ms: u64,
+    /// Largest request body, in bytes.
+    pub max_request_bytes: u32,
+    /// Largest response body, in bytes.
+    pub max_response_bytes: u32,
 }
 
 impl Default for RpcSection {
     fn default() -> Self {
         RpcSection {
             listen: "127.0.0.1:26657".into(),
+            grpc_listen: "127.0.0.1:9090".into(),
+            max_connections: 256,
+            rate_per_sec: 200,
+            burst: 400,
+            request_timeout_ms: 30_000,
+            max_request_bytes: 4 << 20,
+            max_response_bytes: 20 << 20,
         }
     }
 }
@@ -277,6 +298,7 @@ impl NodeConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         for (name, value) in [
             ("rpc.listen", &self.rpc.listen),
+            ("rpc.grpc_listen", &self.rpc.grpc_listen),
             ("metrics.listen", &self.metrics.listen),
         ] {
             if !value.is_empty() && value.parse::<SocketAddr>().is_err() {
@@ -305,6 +327,24 @@ impl NodeConfig {
             return Err(invalid(
                 "fault.mode",
                 "expected `none`, `invalid-certificate` or `equivocate`",
+            ));
+        }
+        for (name, value) in [
+            ("rpc.max_connections", self.rpc.max_connections),
+            ("rpc.rate_per_sec", self.rpc.rate_per_sec),
+            ("rpc.burst", self.rpc.burst),
+        ] {
+            if value == 0 {
+                return Err(invalid(name, "must be positive"));
+            }
+        }
+        if self.rpc.request_timeout_ms == 0 {
+            return Err(invalid("rpc.request_timeout_ms", "must be positive"));
+        }
+        if self.rpc.max_request_bytes < 64 << 10 || self.rpc.max_response_bytes < 64 << 10 {
+            return Err(invalid(
+                "rpc.max_request_bytes / rpc.max_response_bytes",
+                "below 64 KiB",
             ));
         }
         Ok(())
@@ -362,6 +402,16 @@ discovery_interval_ms = {}
 [rpc]
 # JSON-RPC over HTTP and WebSocket; "" disables. Binds to loopback unless told otherwise.
 listen = {}
+# gRPC (with the reflection and health services); "" disables. Loopback unless told otherwise.
+grpc_listen = {}
+# Limits, per server: open connections; requests per second and burst per client IP (over
+# them: JSON-RPC error -32005 / gRPC RESOURCE_EXHAUSTED); request run time; body sizes.
+max_connections = {}
+rate_per_sec = {}
+burst = {}
+request_timeout_ms = {}
+max_request_bytes = {}
+max_response_bytes = {}
 
 [metrics]
 # Prometheus endpoint (GET /metrics); "" disables.
@@ -394,6 +444,13 @@ invalid_tx_file = {}
             self.p2p.ban_secs,
             self.p2p.discovery_interval_ms,
             q(&self.rpc.listen),
+            q(&self.rpc.grpc_listen),
+            self.rpc.max_connections,
+            self.rpc.rate_per_sec,
+            self.rpc.burst,
+            self.rpc.request_timeout_ms,
+            self.rpc.max_request_bytes,
+            self.rpc.max_response_bytes,
             q(&self.metrics.listen),
             self.mempool.max_txs,
             self.mempool.max_bytes,

@@ -16,15 +16,17 @@ use maat_mempool::{Mempool, MempoolError};
 use maat_p2p::{Misbehaviour, P2pEvent, P2pHandle, PeerId, Topic, Verdict};
 use maat_proto::TxId;
 use maat_storage::Store;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tracing::{debug, error, info, warn};
 
+use crate::checkpoints::{CheckpointBook, Received};
 use crate::exec::{ExecError, Executor};
 use crate::home::now_ms;
 use crate::metrics::NodeMetrics;
-use crate::signing::{MlDsaSigner, MlDsaVerifier};
 use maat_consensus::wire::{MAX_FETCH_BLOCKS, NetRequest, NetResponse, decode_proposal_gossip};
+use maat_ledger::signing::{MlDsaSigner, MlDsaVerifier};
+use maat_rpc::NodeEvent;
 
 /// The consensus core as the node runs it.
 pub type NodeCore = Core<MlDsaSigner, MlDsaVerifier>;
@@ -134,7 +136,18 @@ pub struct Driver {
     fetches_in_flight: Arc<std::sync::atomic::AtomicUsize>,
     /// Largest response frame (the p2p limit, minus room for framing).
     max_response_bytes: usize,
+    /// What this node tells the outside: checkpoint cosignatures and subscription events.
+    feeds: Feeds,
     fatal: Option<String>,
+}
+
+/// The driver's outputs besides consensus: checkpoint cosigning and the event feed that RPC
+/// subscriptions read.
+pub struct Feeds {
+    /// Collected checkpoint cosignatures.
+    pub checkpoints: CheckpointBook,
+    /// New blocks, finalized transactions, equivocations (no receiver is fine).
+    pub events: broadcast::Sender<NodeEvent>,
 }
 
 /// The driver stopped because continuing would be unsafe.
@@ -158,6 +171,7 @@ impl Driver {
         persisted: HashMap<BlockId, u64>,
         fault: Fault,
         max_response_bytes: usize,
+        feeds: Feeds,
     ) -> Self {
         let peer_index = peers
             .iter()
@@ -195,6 +209,7 @@ impl Driver {
             fetch_rx: Some(fetch_rx),
             fetches_in_flight: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             max_response_bytes,
+            feeds,
             fatal: None,
         }
     }
@@ -301,6 +316,30 @@ impl Driver {
                         .gossip_verdict(id, propagation_source, Verdict::Reject);
                 }
             },
+            P2pEvent::Gossip {
+                topic: Topic::Checkpoints,
+                propagation_source,
+                id,
+                data,
+                ..
+            } => {
+                let verdict = match std::str::from_utf8(&data)
+                    .map_err(|_| "not UTF-8".to_owned())
+                    .and_then(|t| self.feeds.checkpoints.receive(t).map_err(|e| e.to_string()))
+                {
+                    Ok(Received::Final(size, note)) => {
+                        self.checkpoint_final(size, &note);
+                        Verdict::Accept
+                    }
+                    Ok(Received::Counted) => Verdict::Accept,
+                    Ok(Received::Duplicate) => Verdict::Ignore,
+                    Err(e) => {
+                        debug!(peer = %propagation_source, error = %e, "cosignature refused");
+                        Verdict::Reject
+                    }
+                };
+                self.p2p.gossip_verdict(id, propagation_source, verdict);
+            }
             P2pEvent::Request {
                 peer,
                 data,
@@ -582,7 +621,8 @@ impl Driver {
                 blocks,
                 qc,
                 commit_qc,
-            } => self.commit(blocks, qc, &commit_qc),
+                certified,
+            } => self.commit(blocks, qc, &commit_qc, &certified),
             Action::ReportEquivocation(e) => self.equivocation(&e),
             Action::Reject { from, reason } => {
                 debug!(?from, %reason, "consensus input dropped");
@@ -860,8 +900,10 @@ impl Driver {
         blocks: Vec<(BlockId, Arc<Block>)>,
         qc: maat_consensus::Qc,
         commit_qc: &maat_consensus::Qc,
+        certified: &Arc<Block>,
     ) {
         let n = blocks.len();
+        let log_before = self.exec.committed_log_size();
         for i in 0..n {
             let (id, block) = &blocks[i];
             // The QC certifying block i is the next block's justify, or `qc` for the last.
@@ -886,13 +928,20 @@ impl Driver {
                 .filter(|(_, h)| **h <= block.height)
                 .map(|(id, _)| id.0)
                 .collect();
-            let Some(batch) =
+            let Some(mut batch) =
                 self.exec
                     .commit_batch(id, block.encode(), certifying.encode(), obsolete.clone())
             else {
                 self.fail(format!("no execution for committed block {id}"));
                 return;
             };
+            // The last block is committed directly by its child: keep what proves it.
+            if i + 1 == n && certified.parent == *id {
+                batch.finality = Some(maat_storage::FinalityRecord {
+                    child_header: certified.header().encode(),
+                    child_qc: commit_qc.encode(),
+                });
+            }
             if let Err(e) = self.store.commit(&batch) {
                 self.fail(format!(
                     "committing block {id} at height {}: {e}",
@@ -927,6 +976,7 @@ impl Driver {
                 .committed_txs
                 .inc_by(executed.outcome.txs.len() as u64);
             self.metrics.height.set(block.height as i64);
+            self.publish_commit(block.height, *id, block.timestamp_ms, &batch, &executed);
             info!(
                 height = block.height,
                 round = block.round,
@@ -940,6 +990,74 @@ impl Driver {
             commit_qc_round = commit_qc.round,
             "commit certified by the child's QC"
         );
+        let (size, root) = self.exec.committed_log();
+        if size > log_before {
+            self.cosign_checkpoint(size, root);
+        }
+    }
+
+    /// Subscription events for one committed block.
+    fn publish_commit(
+        &self,
+        height: u64,
+        id: BlockId,
+        timestamp_ms: u64,
+        batch: &maat_storage::CommitBatch,
+        executed: &crate::exec::Executed,
+    ) {
+        if self.feeds.events.receiver_count() == 0 {
+            return;
+        }
+        let _ = self.feeds.events.send(NodeEvent::NewBlock {
+            height,
+            block_id: id.0,
+            tx_count: batch.txs.len() as u32,
+            timestamp_ms,
+            log_size: executed.outcome.log.size(),
+        });
+        for ((position, tx), applied) in (0u32..).zip(&batch.txs).zip(&executed.outcome.txs) {
+            let (service, environment) = match &tx.service_env {
+                Some((s, e)) => (Some(s.clone()), Some(e.clone())),
+                None => (None, None),
+            };
+            let _ = self.feeds.events.send(NodeEvent::FinalizedTx {
+                tx_id: tx.tx_id,
+                height,
+                position,
+                log_index: tx.log_index,
+                kind: applied.effects.kind.to_string(),
+                submitter: applied.effects.submitter.clone(),
+                service,
+                environment,
+                agent: None,
+            });
+        }
+    }
+
+    /// Cosigns the committed log's checkpoint and gossips the cosignature.
+    fn cosign_checkpoint(&mut self, size: u64, root: [u8; 32]) {
+        match self.feeds.checkpoints.cosign_own(size, root) {
+            Ok((gossip, done)) => {
+                if let Some(text) = gossip {
+                    self.p2p.publish(Topic::Checkpoints, text.into_bytes());
+                }
+                if let Some((size, note)) = done {
+                    self.checkpoint_final(size, &note);
+                }
+            }
+            Err(e) => warn!(error = %e, "cannot cosign the checkpoint"),
+        }
+    }
+
+    /// Keeps a checkpoint that reached the quorum.
+    fn checkpoint_final(&mut self, size: u64, note: &str) {
+        match self.store.put_checkpoint(size, note) {
+            Ok(()) => {
+                self.metrics.checkpoints.inc();
+                debug!(tree_size = size, "checkpoint final");
+            }
+            Err(e) => self.fail(format!("storing checkpoint {size}: {e}")),
+        }
     }
 
     fn equivocation(&mut self, e: &Equivocation) {
@@ -955,6 +1073,24 @@ impl Driver {
         if let Some(peer) = self.peers.get(e.culprit().0 as usize).copied() {
             self.p2p.report(peer, Misbehaviour::BadSignature);
         }
+        let (kind, first, second) = match e {
+            Equivocation::Vote { first, second } => ("vote", first.encode(), second.encode()),
+            Equivocation::Proposal { first, second } => {
+                ("proposal", first.encode(), second.encode())
+            }
+        };
+        // Evidence: both signed messages, each as u32 (big-endian) length then canonical bytes.
+        let mut evidence = Vec::with_capacity(8 + first.len() + second.len());
+        for m in [&first, &second] {
+            evidence.extend_from_slice(&(m.len() as u32).to_be_bytes());
+            evidence.extend_from_slice(m);
+        }
+        let _ = self.feeds.events.send(NodeEvent::Equivocation {
+            culprit: e.culprit().0,
+            round: e.round(),
+            kind: kind.to_owned(),
+            evidence,
+        });
     }
 
     fn sync_metrics(&mut self) {

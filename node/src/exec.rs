@@ -101,6 +101,16 @@ impl Executor {
         })
     }
 
+    /// The committed transparency log's size.
+    pub fn committed_log_size(&self) -> u64 {
+        self.frontier.size()
+    }
+
+    /// The committed transparency log's size and root.
+    pub fn committed_log(&self) -> (u64, [u8; 32]) {
+        (self.frontier.size(), self.frontier.root().0)
+    }
+
     /// The committed state.
     pub fn committed(&self) -> StoreView {
         StoreView(self.store.clone())
@@ -255,6 +265,7 @@ impl Executor {
             state_changes: e.outcome.writes.clone(),
             log_leaves: e.outcome.log_leaves.clone(),
             remove_pending,
+            finality: None,
         })
     }
 
@@ -296,5 +307,6 @@ pub fn genesis_batch(
         state_changes: state,
         log_leaves: Vec::new(),
         remove_pending: Vec::new(),
+        finality: None,
     }
 }

@@ -173,6 +173,8 @@ pub struct TestnetOptions {
     pub p2p_base_port: u16,
     /// ... for JSON-RPC on `rpc_base_port + i` ...
     pub rpc_base_port: u16,
+    /// ... for gRPC on `grpc_base_port + i` ...
+    pub grpc_base_port: u16,
     /// ... and for metrics on `metrics_base_port + i`.
     pub metrics_base_port: u16,
 }
@@ -188,6 +190,8 @@ pub struct TestnetNode {
     pub p2p_addr: String,
     /// JSON-RPC URL.
     pub rpc_url: String,
+    /// gRPC URL (`grpc://127.0.0.1:<port>`).
+    pub grpc_url: String,
     /// Metrics address.
     pub metrics_addr: String,
 }
@@ -227,6 +231,7 @@ pub fn testnet(
             peer_id: v.peer_id.clone(),
             p2p_addr: format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{}", v.peer_id),
             rpc_url: format!("http://127.0.0.1:{}", port(opts.rpc_base_port, i)?),
+            grpc_url: format!("grpc://127.0.0.1:{}", port(opts.grpc_base_port, i)?),
             metrics_addr: format!("127.0.0.1:{}", port(opts.metrics_base_port, i)?),
         });
     }
@@ -241,6 +246,7 @@ pub fn testnet(
             config.p2p.bootstrap = vec![b.p2p_addr.clone()];
         }
         config.rpc.listen = node.rpc_url.trim_start_matches("http://").to_owned();
+        config.rpc.grpc_listen = node.grpc_url.trim_start_matches("grpc://").to_owned();
         config.metrics.listen = node.metrics_addr.clone();
         write_new(&node.home.join("genesis.json"), &g.genesis.to_json_pretty())?;
         write_key(

@@ -15,12 +15,12 @@
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod checkpoints;
 pub mod config;
 pub mod driver;
 pub mod exec;
 pub mod home;
 pub mod metrics;
-pub mod signing;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,13 +36,14 @@ use maat_ledger::{Genesis, Ledger};
 use maat_mempool::{Mempool, MempoolConfig};
 use maat_p2p::{P2pConfig, PeerId};
 use maat_storage::{Store, StoreOptions};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 use tracing::info;
 
+use crate::checkpoints::CheckpointBook;
 use crate::config::NodeConfig;
-use crate::driver::{Driver, Fault};
+use crate::driver::{Driver, Fault, Feeds};
 use crate::exec::Executor;
-use crate::signing::{MlDsaSigner, MlDsaVerifier};
+use maat_ledger::signing::{MlDsaSigner, MlDsaVerifier};
 
 /// Why the node could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +86,8 @@ pub enum NodeError {
 pub struct BoundAddrs {
     /// JSON-RPC.
     pub rpc: Option<SocketAddr>,
+    /// gRPC.
+    pub grpc: Option<SocketAddr>,
     /// Metrics.
     pub metrics: Option<SocketAddr>,
 }
@@ -220,7 +223,8 @@ pub async fn run(
         .iter()
         .map(|v| v.public_key.clone())
         .collect();
-    let signer = MlDsaSigner(Arc::new(loaded.validator_key));
+    let validator_key = Arc::new(loaded.validator_key);
+    let signer = MlDsaSigner(validator_key.clone());
     let verifier = MlDsaVerifier(Arc::new(keys));
     let core = Core::new(
         ccfg.clone(),
@@ -299,27 +303,35 @@ pub async fn run(
 
     let (status_tx, status_rx) = watch::channel(driver::StatusSnapshot::default());
     let (cmd_tx, cmd_rx) = mpsc::channel(1024);
+    let genesis = Arc::new(genesis);
+    let (events_tx, _) = broadcast::channel(EVENT_BUFFER);
+    let limits = rpc_limits(&config);
+    let api: Arc<dyn maat_rpc::NodeApi> = Arc::new(api::NodeRpc {
+        commands: cmd_tx.clone(),
+        store: store.clone(),
+        status: status_rx,
+        genesis: genesis.clone(),
+        validator: Some(me.0),
+        events: events_tx.clone(),
+    });
     let mut rpc_server = None;
-    if !config.rpc.listen.is_empty() {
-        let addr: SocketAddr = config
-            .rpc
-            .listen
-            .parse()
-            .map_err(|e| NodeError::Config(format!("rpc.listen: {e}")))?;
-        let api = Arc::new(api::NodeRpc {
-            commands: cmd_tx.clone(),
-            store: store.clone(),
-            status: status_rx,
-            chain_id: genesis.chain_id().to_owned(),
-            genesis_hash: genesis.hash(),
-            validator: Some(me.0),
-        });
-        let server = maat_rpc::RpcServer::start(addr, api)
+    if let Some(addr) = listen_addr("rpc.listen", &config.rpc.listen)? {
+        let server = maat_rpc::RpcServer::start(addr, api.clone(), limits.clone())
             .await
             .map_err(|e| NodeError::Rpc(e.to_string()))?;
         bound.rpc = Some(server.local_addr());
         rpc_server = Some(server);
     }
+    let mut grpc_server = None;
+    if let Some(addr) = listen_addr("rpc.grpc_listen", &config.rpc.grpc_listen)? {
+        let server = maat_rpc::GrpcServer::start(addr, api.clone(), limits)
+            .await
+            .map_err(|e| NodeError::Rpc(e.to_string()))?;
+        bound.grpc = Some(server.local_addr());
+        grpc_server = Some(server);
+    }
+    let checkpoints = CheckpointBook::new(&genesis, Some((me.0 as usize, validator_key)))
+        .map_err(|e| NodeError::Config(format!("checkpoint keys: {e}")))?;
 
     let domain = SigningDomain {
         chain_id: genesis.hash(),
@@ -339,14 +351,21 @@ pub async fn run(
         persisted,
         fault,
         config.p2p.max_message_bytes.saturating_sub(1024),
+        Feeds {
+            checkpoints,
+            events: events_tx,
+        },
     );
     on_ready(&bound);
-    info!(rpc = ?bound.rpc, metrics = ?bound.metrics, "node started");
+    info!(rpc = ?bound.rpc, grpc = ?bound.grpc, metrics = ?bound.metrics, "node started");
     let result = driver.run(events, cmd_rx, shutdown).await;
 
     // Stop accepting work, then let the network go; RocksDB closes when the last handle drops
     // (every commit was already synced).
     if let Some(s) = rpc_server {
+        s.stop().await;
+    }
+    if let Some(s) = grpc_server {
         s.stop().await;
     }
     if let Some(t) = metrics_task {
@@ -355,6 +374,32 @@ pub async fn run(
     p2p.shutdown();
     drop(cmd_tx);
     result.map_err(NodeError::from)
+}
+
+/// Node events buffered per subscriber; a subscriber further behind is disconnected.
+const EVENT_BUFFER: usize = 4096;
+
+fn listen_addr(name: &str, value: &str) -> Result<Option<SocketAddr>, NodeError> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    value
+        .parse()
+        .map(Some)
+        .map_err(|e| NodeError::Config(format!("{name}: {e}")))
+}
+
+/// The RPC servers' limits from `[rpc]`.
+fn rpc_limits(config: &NodeConfig) -> maat_rpc::RpcLimits {
+    let r = &config.rpc;
+    maat_rpc::RpcLimits {
+        max_request_bytes: r.max_request_bytes,
+        max_response_bytes: r.max_response_bytes,
+        max_connections: r.max_connections,
+        rate_per_sec: r.rate_per_sec,
+        burst: r.burst,
+        request_timeout: Duration::from_millis(r.request_timeout_ms),
+    }
 }
 
 fn fault_of(config: &NodeConfig, home: &Path) -> Result<Fault, NodeError> {

@@ -45,6 +45,8 @@ pub struct NodeMetrics {
     pub blocks_refused: Counter,
     /// Equivocations detected (two signed proposals or votes in one round by one validator).
     pub equivocations: Counter,
+    /// Checkpoints that reached 2f+1 cosignatures here.
+    pub checkpoints: Counter,
     /// Consensus messages dropped (bad signature, malformed, stale...).
     pub rejected_messages: Counter,
     /// Block fetches (sync requests) sent.
@@ -84,6 +86,7 @@ impl NodeMetrics {
             missed_rounds: Counter::default(),
             blocks_refused: Counter::default(),
             equivocations: Counter::default(),
+            checkpoints: Counter::default(),
             rejected_messages: Counter::default(),
             fetches: Counter::default(),
             synced_blocks: Counter::default(),
@@ -136,6 +139,11 @@ impl NodeMetrics {
             "equivocations",
             "Equivocations detected",
             m.equivocations.clone(),
+        );
+        registry.register(
+            "checkpoints_final",
+            "Transparency-log checkpoints that reached 2f+1 cosignatures",
+            m.checkpoints.clone(),
         );
         registry.register(
             "rejected_messages",

@@ -166,6 +166,8 @@ pub enum Topic {
     Transactions,
     /// Block proposals (`/maat/<chain>/proposal/1`).
     Proposals,
+    /// Validators' checkpoint cosignatures (`/maat/<chain>/checkpoint/1`).
+    Checkpoints,
 }
 
 impl Topic {
@@ -175,6 +177,7 @@ impl Topic {
         let kind = match self {
             Topic::Transactions => "tx",
             Topic::Proposals => "proposal",
+            Topic::Checkpoints => "checkpoint",
         };
         format!("/maat/{}/{kind}/1", hex(chain_hash))
     }
@@ -553,6 +556,10 @@ mod tests {
         assert_eq!(
             Topic::Proposals.name(&chain),
             format!("/maat/{hex64}/proposal/1")
+        );
+        assert_eq!(
+            Topic::Checkpoints.name(&chain),
+            format!("/maat/{hex64}/checkpoint/1")
         );
     }
 }

@@ -77,7 +77,7 @@ struct Task {
     local: PeerId,
     identify_version: String,
     kad_protocol: StreamProtocol,
-    topics: [(Topic, gossipsub::TopicHash); 2],
+    topics: [(Topic, gossipsub::TopicHash); 3],
     max_message_bytes: usize,
     ban_duration: Duration,
     discovery_interval: Duration,
@@ -136,6 +136,7 @@ pub(crate) fn spawn(config: &P2pConfig) -> Result<(P2pHandle, mpsc::Receiver<P2p
         .map_err(|e| P2pError::Build(e.to_string()))?;
     let topic_tx = gossipsub::IdentTopic::new(Topic::Transactions.name(&config.chain_hash));
     let topic_proposal = gossipsub::IdentTopic::new(Topic::Proposals.name(&config.chain_hash));
+    let topic_checkpoint = gossipsub::IdentTopic::new(Topic::Checkpoints.name(&config.chain_hash));
 
     let keypair = keypair_from_seed(&config.key_seed);
     let local = keypair.public().to_peer_id();
@@ -214,7 +215,7 @@ pub(crate) fn spawn(config: &P2pConfig) -> Result<(P2pHandle, mpsc::Receiver<P2p
         .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_CONNECTION_TIMEOUT))
         .build();
 
-    for topic in [&topic_tx, &topic_proposal] {
+    for topic in [&topic_tx, &topic_proposal, &topic_checkpoint] {
         swarm
             .behaviour_mut()
             .gossipsub
@@ -243,6 +244,7 @@ pub(crate) fn spawn(config: &P2pConfig) -> Result<(P2pHandle, mpsc::Receiver<P2p
         topics: [
             (Topic::Transactions, topic_tx.hash()),
             (Topic::Proposals, topic_proposal.hash()),
+            (Topic::Checkpoints, topic_checkpoint.hash()),
         ],
         max_message_bytes: max,
         ban_duration: config.ban_duration,
@@ -466,6 +468,7 @@ impl Task {
         let index = match topic {
             Topic::Transactions => 0,
             Topic::Proposals => 1,
+            Topic::Checkpoints => 2,
         };
         self.topics[index].1.clone()
     }

@@ -10,6 +10,20 @@ pub mod codes {
     pub const TX_REJECTED: i32 = -32001;
     /// The node cannot serve the request now (starting, shutting down); retry later.
     pub const UNAVAILABLE: i32 = -32002;
+    /// The request took longer than the server's request timeout.
+    pub const TIMEOUT: i32 = -32003;
+    /// A subscriber fell behind the node's event buffer; its subscription is closed.
+    pub const SUBSCRIPTION_LAGGED: i32 = -32004;
+    /// The client (by remote IP address) sent more requests than the server's rate limit allows;
+    /// retry later.
+    pub const RATE_LIMITED: i32 = -32005;
+    /// Too many subscriptions on one WebSocket connection (jsonrpsee's code).
+    pub const TOO_MANY_SUBSCRIPTIONS: i32 = -32006;
+    /// The request is larger than the server's limit (jsonrpsee's code; over HTTP with status
+    /// 413).
+    pub const OVERSIZED_REQUEST: i32 = -32007;
+    /// The response would be larger than the server's limit (jsonrpsee's code).
+    pub const OVERSIZED_RESPONSE: i32 = -32008;
     /// Invalid JSON was received (JSON-RPC standard).
     pub const PARSE_ERROR: i32 = -32700;
     /// The request is not a valid JSON-RPC request (JSON-RPC standard).
@@ -94,6 +108,33 @@ impl ApiError {
     #[must_use]
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(codes::UNAVAILABLE, message)
+    }
+
+    /// [`codes::RATE_LIMITED`].
+    #[must_use]
+    pub fn rate_limited() -> Self {
+        Self::new(
+            codes::RATE_LIMITED,
+            "rate limit exceeded: too many requests from this address; retry later",
+        )
+    }
+
+    /// [`codes::TIMEOUT`].
+    #[must_use]
+    pub fn timeout(after: std::time::Duration) -> Self {
+        Self::new(
+            codes::TIMEOUT,
+            format!("the request did not complete within {after:?}"),
+        )
+    }
+
+    /// [`codes::SUBSCRIPTION_LAGGED`] after `missed` events were dropped.
+    #[must_use]
+    pub fn subscription_lagged(missed: u64) -> Self {
+        Self::new(
+            codes::SUBSCRIPTION_LAGGED,
+            format!("the subscriber fell behind and missed {missed} events; subscription closed"),
+        )
     }
 
     /// The rejection details, for a [`codes::TX_REJECTED`] error whose data has that shape.

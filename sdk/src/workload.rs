@@ -198,6 +198,21 @@ impl Workload {
         self.submitters.get(j).map(|a| a.id.as_str())
     }
 
+    /// The signing key of submitter `j` (`None` for `j >= K`): write it to a key file for
+    /// `maat cert submit`.
+    #[must_use]
+    pub fn submitter_key(&self, j: usize) -> Option<&KeyPair> {
+        self.submitters.get(j).map(|a| &a.key)
+    }
+
+    /// The certificate JSON that [`Self::certificate_tx`]`(i, now_ms)` carries (requested by
+    /// submitter [`Self::submitter_index`]`(i)`).
+    #[must_use]
+    pub fn certificate_json(&self, i: u64, now_ms: u64) -> Vec<u8> {
+        let submitter = &self.submitters[self.submitter_index(i)];
+        self.certificate(&self.deployment_id(i), &submitter.id, now_ms, true)
+    }
+
     /// The nonce of certificate `i`: `i / K + 1`.
     #[must_use]
     pub fn nonce(&self, i: u64) -> u64 {

@@ -83,6 +83,7 @@ fn make_batch(rng: &mut StdRng, template: Option<&[u8]>, height: u64, log: u64) 
         txs,
         state_changes,
         remove_pending: Vec::new(),
+        finality: None,
     }
 }
 

@@ -471,3 +471,21 @@ mod tests {
         assert!(decode_pos(&[0; 11], "x").is_err());
     }
 }
+
+/// `finality` value: u32 header length, header bytes, QC bytes.
+pub fn encode_finality(child_header: &[u8], child_qc: &[u8]) -> Result<Vec<u8>> {
+    let len = u32::try_from(child_header.len())
+        .map_err(|_| StoreError::InvalidBatch("child header larger than 4 GiB".into()))?;
+    let mut v = Vec::with_capacity(4 + child_header.len() + child_qc.len());
+    v.extend_from_slice(&len.to_be_bytes());
+    v.extend_from_slice(child_header);
+    v.extend_from_slice(child_qc);
+    Ok(v)
+}
+
+pub fn decode_finality(value: &[u8]) -> Result<(Vec<u8>, Vec<u8>)> {
+    let mut r = Reader::new(value, "finality record");
+    let len = r.u32()? as usize;
+    let header = r.take(len)?.to_vec();
+    Ok((header, r.rest().to_vec()))
+}

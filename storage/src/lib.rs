@@ -43,6 +43,8 @@
 //! | `log` | level (u8), index (u64) | SHA-256 of that complete subtree (RFC 6962) |
 //! | `safety` | `"safety"` | the consensus safety record |
 //! | `pending` | record id | a pending block or QC |
+//! | `finality` | height | the child header and child QC that commit that block directly (u32-length-prefixed header, then the QC) |
+//! | `checkpoints` | tree size | a cosigned checkpoint (C2SP signed note, UTF-8) |
 //!
 //! **Transactions are stored once.** A block's bytes contain its transactions; on commit each
 //! transaction whose bytes occur verbatim in the block bytes (as they do for an embedded
@@ -78,8 +80,8 @@ pub use error::{Result, StoreError};
 pub use nodes::NodeStoreError;
 pub use store::Store;
 pub use types::{
-    CommitBatch, CommitMeta, CommittedTx, DiskUsage, Id, Order, StoreOptions, StoredBlock, TxPage,
-    TxPos, TxQuery, TxRecord, VerifyReport,
+    CommitBatch, CommitMeta, CommittedTx, DiskUsage, FinalityRecord, Id, Order, StoreOptions,
+    StoredBlock, TxPage, TxPos, TxQuery, TxRecord, VerifyReport,
 };
 
 /// Column family `meta`: format, genesis hash, head record.
@@ -107,6 +109,12 @@ pub const CF_SAFETY: &str = "safety";
 /// Column family `pending`: uncommitted consensus records by id.
 pub const CF_PENDING: &str = "pending";
 
+/// Column family `finality`: for a block committed directly by the two-chain rule, its child's
+/// header and the child's QC (the second half of a finality proof).
+pub const CF_FINALITY: &str = "finality";
+/// Column family `checkpoints`: cosigned transparency-log checkpoints by tree size.
+pub const CF_CHECKPOINTS: &str = "checkpoints";
+
 /// Every column family the store uses (besides RocksDB's `default`, which stays empty).
 pub const ALL_CFS: &[&str] = &[
     CF_META,
@@ -121,6 +129,8 @@ pub const ALL_CFS: &[&str] = &[
     CF_LOG,
     CF_SAFETY,
     CF_PENDING,
+    CF_FINALITY,
+    CF_CHECKPOINTS,
 ];
 
 /// A column family handle; every one is created on open, so a missing one is corruption.

@@ -18,13 +18,14 @@ use crate::codec::{
 use crate::error::{Result, StoreError};
 use crate::nodes::{NodeStoreError, RocksNodes};
 use crate::types::{
-    CommitBatch, CommitMeta, DiskUsage, Id, Order, StoreOptions, StoredBlock, TxPage, TxPos,
-    TxQuery, TxRecord, VerifyReport,
+    CommitBatch, CommitMeta, DiskUsage, FinalityRecord, Id, Order, StoreOptions, StoredBlock,
+    TxPage, TxPos, TxQuery, TxRecord, VerifyReport,
 };
 use crate::verify;
 use crate::{
-    ALL_CFS, CF_BLOCK_IDS, CF_BLOCKS, CF_IDX_DEPLOYMENT, CF_IDX_SERVICE_ENV, CF_LOG, CF_META,
-    CF_PENDING, CF_QCS, CF_SAFETY, CF_STATE, CF_TX_IDS, CF_TXS, cf,
+    ALL_CFS, CF_BLOCK_IDS, CF_BLOCKS, CF_CHECKPOINTS, CF_FINALITY, CF_IDX_DEPLOYMENT,
+    CF_IDX_SERVICE_ENV, CF_LOG, CF_META, CF_PENDING, CF_QCS, CF_SAFETY, CF_STATE, CF_TX_IDS,
+    CF_TXS, cf,
 };
 
 /// The node's database: committed blocks, their QCs, transactions and indexes, ledger state,
@@ -245,6 +246,13 @@ impl Store {
         );
         wb.put_cf(self.cf(CF_BLOCK_IDS)?, b.block_id, height_key(h));
         wb.put_cf(self.cf(CF_QCS)?, height_key(h), &b.commit_qc_bytes);
+        if let Some(f) = &b.finality {
+            wb.put_cf(
+                self.cf(CF_FINALITY)?,
+                height_key(h),
+                codec::encode_finality(&f.child_header, &f.child_qc)?,
+            );
+        }
 
         let (txs, tx_ids) = (self.cf(CF_TXS)?, self.cf(CF_TX_IDS)?);
         let (by_dep, by_svc) = (self.cf(CF_IDX_DEPLOYMENT)?, self.cf(CF_IDX_SERVICE_ENV)?);
@@ -361,6 +369,81 @@ impl Store {
             next = tx.log_index + 1;
         }
         Ok(())
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Finality records and checkpoints
+
+    /// The lowest committed block at or above `height` that was committed directly, with its
+    /// [`FinalityRecord`]: the anchor of a finality proof for anything at `height`.
+    ///
+    /// # Errors
+    /// A database error, or a damaged record.
+    pub fn finality_at_or_above(&self, height: u64) -> Result<Option<(u64, FinalityRecord)>> {
+        let cf = self.cf(CF_FINALITY)?;
+        let key = height_key(height);
+        let mut it = self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&key, Direction::Forward));
+        match it.next() {
+            None => Ok(None),
+            Some(item) => {
+                let (k, v) = item?;
+                let h = codec::decode_height_key(&k, "finality key")?;
+                let (child_header, child_qc) = codec::decode_finality(&v)?;
+                Ok(Some((
+                    h,
+                    FinalityRecord {
+                        child_header,
+                        child_qc,
+                    },
+                )))
+            }
+        }
+    }
+
+    /// Stores a cosigned checkpoint for `tree_size` (replacing one with fewer cosignatures),
+    /// synced.
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn put_checkpoint(&self, tree_size: u64, note: &str) -> Result<()> {
+        self.db.put_cf_opt(
+            self.cf(CF_CHECKPOINTS)?,
+            height_key(tree_size),
+            note.as_bytes(),
+            &synced(),
+        )?;
+        Ok(())
+    }
+
+    /// The stored checkpoint for exactly `tree_size`, or with `None` the one with the largest
+    /// tree size: `(tree size, note)`.
+    ///
+    /// # Errors
+    /// A database error, or a note that is not UTF-8.
+    pub fn checkpoint(&self, tree_size: Option<u64>) -> Result<Option<(u64, String)>> {
+        let cf = self.cf(CF_CHECKPOINTS)?;
+        let item = match tree_size {
+            Some(size) => self
+                .db
+                .get_cf(cf, height_key(size))?
+                .map(|v| (height_key(size).to_vec(), v)),
+            None => match self.db.iterator_cf(cf, IteratorMode::End).next() {
+                None => None,
+                Some(item) => {
+                    let (k, v) = item?;
+                    Some((k.to_vec(), v.to_vec()))
+                }
+            },
+        };
+        let Some((k, v)) = item else {
+            return Ok(None);
+        };
+        let size = codec::decode_height_key(&k, "checkpoint key")?;
+        let note = String::from_utf8(v)
+            .map_err(|_| StoreError::corrupted(format!("checkpoint {size} is not UTF-8")))?;
+        Ok(Some((size, note)))
     }
 
     // -----------------------------------------------------------------------------------------

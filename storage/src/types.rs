@@ -62,6 +62,18 @@ pub struct CommitBatch {
     pub log_leaves: Vec<Hash32>,
     /// Ids of pending records (see [`crate::Store::put_pending`]) the commit makes obsolete.
     pub remove_pending: Vec<Id>,
+    /// For the last block of a commit: the child header and QC that commit it directly.
+    pub finality: Option<FinalityRecord>,
+}
+
+/// What commits a block directly (the two-chain rule): its child's header, whose `justify`
+/// certifies the block, and the QC that certifies the child. Opaque canonical bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FinalityRecord {
+    /// The child's canonical header bytes.
+    pub child_header: Vec<u8>,
+    /// The child's canonical QC bytes.
+    pub child_qc: Vec<u8>,
 }
 
 /// Summary of the last committed block, stored in the same batch as the block.

@@ -8,8 +8,8 @@ use maat_crypto::Hash32;
 use maat_crypto::merkle::{leaf_hash, verify_consistency, verify_inclusion};
 use maat_crypto::sha256;
 use maat_storage::{
-    ALL_CFS, CF_BLOCKS, CF_LOG, CF_META, CF_TXS, CommitBatch, CommitMeta, CommittedTx, Order,
-    Store, StoreError, StoreOptions, TxPos, TxQuery,
+    ALL_CFS, CF_BLOCKS, CF_LOG, CF_META, CF_TXS, CommitBatch, CommitMeta, CommittedTx,
+    FinalityRecord, Order, Store, StoreError, StoreOptions, TxPos, TxQuery,
 };
 
 const GENESIS: [u8; 32] = [1; 32];
@@ -64,6 +64,11 @@ fn batch(height: u64, log_start: u64, n: u64) -> CommitBatch {
             (b"k/last".to_vec(), Some(height.to_be_bytes().to_vec())),
         ],
         remove_pending: Vec::new(),
+        // Heights divisible by 3 are committed directly (carry their child's header and QC).
+        finality: height.is_multiple_of(3).then(|| FinalityRecord {
+            child_header: format!("child header {height}").into_bytes(),
+            child_qc: vec![height as u8; 5],
+        }),
     }
 }
 
@@ -95,6 +100,44 @@ fn raw(path: &Path) -> rocksdb::DB {
 
 fn open_err(path: &Path) -> StoreError {
     Store::open(path, &opts()).expect_err("the store must refuse this database")
+}
+
+#[test]
+fn finality_records_and_checkpoints_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path(), &opts()).unwrap();
+        fill(&store, 8);
+        assert_eq!(store.checkpoint(None).unwrap(), None);
+        store.put_checkpoint(6, "note six\n").unwrap();
+        store.put_checkpoint(21, "note twenty-one\n").unwrap();
+        store.put_checkpoint(9, "note nine\n").unwrap();
+    }
+    let store = Store::open(dir.path(), &opts()).unwrap();
+    // The anchor of a height is the lowest directly committed height at or above it.
+    for (h, anchor) in [(0, 0), (1, 3), (3, 3), (4, 6), (6, 6), (7, 7 + 2)] {
+        let got = store.finality_at_or_above(h).unwrap();
+        if anchor > 7 {
+            assert_eq!(got, None, "height {h}");
+            continue;
+        }
+        let (at, rec) = got.unwrap_or_else(|| panic!("no anchor for {h}"));
+        assert_eq!(at, anchor, "height {h}");
+        assert_eq!(
+            rec.child_header,
+            format!("child header {anchor}").into_bytes()
+        );
+        assert_eq!(rec.child_qc, vec![anchor as u8; 5]);
+    }
+    assert_eq!(
+        store.checkpoint(None).unwrap(),
+        Some((21, "note twenty-one\n".to_owned()))
+    );
+    assert_eq!(
+        store.checkpoint(Some(9)).unwrap(),
+        Some((9, "note nine\n".to_owned()))
+    );
+    assert_eq!(store.checkpoint(Some(10)).unwrap(), None);
 }
 
 #[test]

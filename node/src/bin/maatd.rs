@@ -51,6 +51,9 @@ enum Command {
         /// First JSON-RPC port.
         #[arg(long, default_value_t = 36657)]
         rpc_port: u16,
+        /// First gRPC port.
+        #[arg(long, default_value_t = 39090)]
+        grpc_port: u16,
         /// First metrics port.
         #[arg(long, default_value_t = 46660)]
         metrics_port: u16,
@@ -78,6 +81,9 @@ enum Command {
         /// Shorthand for `--set rpc.listen=ADDR`.
         #[arg(long)]
         rpc_listen: Option<String>,
+        /// Shorthand for `--set rpc.grpc_listen=ADDR`.
+        #[arg(long)]
+        grpc_listen: Option<String>,
         /// Shorthand for `--set metrics.listen=ADDR`.
         #[arg(long)]
         metrics_listen: Option<String>,
@@ -122,6 +128,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             seed,
             p2p_port,
             rpc_port,
+            grpc_port,
             metrics_port,
             round_timeout_ms,
             empty_block_interval_ms,
@@ -151,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     params,
                     p2p_base_port: p2p_port,
                     rpc_base_port: rpc_port,
+                    grpc_base_port: grpc_port,
                     metrics_base_port: metrics_port,
                 },
             )?;
@@ -161,9 +169,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             for n in nodes {
                 println!(
-                    "{}  rpc {}  p2p {}",
+                    "{}  rpc {}  grpc {}  p2p {}",
                     n.home.display(),
                     n.rpc_url,
+                    n.grpc_url,
                     n.p2p_addr
                 );
             }
@@ -175,6 +184,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             p2p_listen,
             bootstrap,
             rpc_listen,
+            grpc_listen,
             metrics_listen,
             log_level,
         } => {
@@ -182,6 +192,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 ("p2p.listen", p2p_listen),
                 ("p2p.bootstrap", bootstrap),
                 ("rpc.listen", rpc_listen),
+                ("rpc.grpc_listen", grpc_listen),
                 ("metrics.listen", metrics_listen),
                 ("log.level", log_level),
             ] {

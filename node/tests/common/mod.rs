@@ -32,6 +32,7 @@ pub struct Node {
     pub home: PathBuf,
     pub p2p_port: u16,
     pub rpc_port: u16,
+    pub grpc_port: u16,
     pub metrics_port: u16,
     pub peer_id: String,
     pub bootstrap: String,
@@ -44,6 +45,10 @@ pub struct Node {
 impl Node {
     pub fn rpc_url(&self) -> String {
         format!("http://127.0.0.1:{}", self.rpc_port)
+    }
+
+    pub fn grpc_url(&self) -> String {
+        format!("grpc://127.0.0.1:{}", self.grpc_port)
     }
 
     pub fn is_running(&self) -> bool {
@@ -66,11 +71,20 @@ impl Node {
                 &format!("/ip4/127.0.0.1/tcp/{}", self.p2p_port),
             ])
             .args(["--rpc-listen", &format!("127.0.0.1:{}", self.rpc_port)])
+            .args(["--grpc-listen", &format!("127.0.0.1:{}", self.grpc_port)])
             .args([
                 "--metrics-listen",
                 &format!("127.0.0.1:{}", self.metrics_port),
             ])
             .args(["--bootstrap", &self.bootstrap])
+            // The tests query hard from one address; the per-client rate limit is tested in
+            // maat-rpc's own tests.
+            .args([
+                "--set",
+                "rpc.rate_per_sec=1000000",
+                "--set",
+                "rpc.burst=1000000",
+            ])
             .args(&self.extra)
             .env(
                 "RUST_LOG",
@@ -206,11 +220,12 @@ impl Testnet {
                 // Ports in the files are placeholders; `start` passes the real ones as flags.
                 p2p_base_port: 1,
                 rpc_base_port: 1,
+                grpc_base_port: 1,
                 metrics_base_port: 1,
             },
         )
         .expect("testnet homes");
-        let ports = free_ports(3 * n);
+        let ports = free_ports(4 * n);
         let mut nodes: Vec<Node> = homes
             .into_iter()
             .enumerate()
@@ -218,9 +233,10 @@ impl Testnet {
                 index: i,
                 log: dir.path().join(format!("node{i}.log")),
                 home: h.home,
-                p2p_port: ports[3 * i],
-                rpc_port: ports[3 * i + 1],
-                metrics_port: ports[3 * i + 2],
+                p2p_port: ports[4 * i],
+                rpc_port: ports[4 * i + 1],
+                grpc_port: ports[4 * i + 2],
+                metrics_port: ports[4 * i + 3],
                 peer_id: h.peer_id,
                 bootstrap: String::new(),
                 extra: Vec::new(),

@@ -22,6 +22,9 @@ pub enum CertCommand {
     Build(BuildArgs),
     /// Check a certificate; exit 0 accepted, 1 rejected, 2 usage or configuration error.
     Check(CheckArgs),
+    /// Sign a certificate into a transaction and submit it to a node; `--wait` for finality
+    /// and a receipt. Exit 0 submitted/finalized, 1 rejected, 2 error (also a timeout).
+    Submit(crate::node::SubmitArgs),
 }
 
 #[derive(Args)]
@@ -100,6 +103,7 @@ pub fn run(cmd: CertCommand) -> anyhow::Result<Outcome> {
     match cmd {
         CertCommand::Build(args) => build(args),
         CertCommand::Check(args) => check(args),
+        CertCommand::Submit(args) => crate::block_on(crate::node::cert_submit(args)),
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod cert;
 mod keygen;
+mod node;
 
 use std::process::ExitCode;
 
@@ -23,9 +24,17 @@ struct Cli {
 enum Command {
     /// Create a signing key file (written 0600).
     Keygen(keygen::KeygenArgs),
-    /// Build and check certificates.
+    /// Build, check and submit certificates.
     #[command(subcommand)]
     Cert(cert::CertCommand),
+    /// Transactions on a node.
+    #[command(subcommand)]
+    Tx(node::TxCommand),
+    /// Finality proofs: fetch from a node, verify offline.
+    #[command(subcommand)]
+    Proof(node::ProofCommand),
+    /// A node's status (chain, height, peers, latest checkpoint).
+    Status(node::StatusArgs),
 }
 
 /// What a command ended with; errors are usage/configuration failures (exit 2).
@@ -34,11 +43,25 @@ pub enum Outcome {
     Rejected,
 }
 
+/// Runs a node command on a small runtime (only those commands need one).
+fn block_on(
+    f: impl std::future::Future<Output = anyhow::Result<Outcome>>,
+) -> anyhow::Result<Outcome> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("starting the async runtime: {e}"))?
+        .block_on(f)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Keygen(args) => keygen::run(args),
         Command::Cert(cmd) => cert::run(cmd),
+        Command::Tx(cmd) => block_on(node::tx(cmd)),
+        Command::Proof(cmd) => block_on(node::proof(cmd)),
+        Command::Status(args) => block_on(node::status(args)),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

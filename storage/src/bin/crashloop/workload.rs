@@ -112,6 +112,13 @@ pub fn block(height: u64, log_start: u64) -> CommitBatch {
         state_changes,
         log_leaves,
         remove_pending: vec![pending_id(height)],
+        // Every other block carries the record that commits it directly.
+        finality: height
+            .is_multiple_of(2)
+            .then(|| maat_storage::FinalityRecord {
+                child_header: format!("child header {height}").into_bytes(),
+                child_qc: format!("child qc {height}").into_bytes(),
+            }),
     }
 }
 
