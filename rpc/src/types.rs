@@ -309,7 +309,8 @@ pub enum NodeEvent {
         position: u32,
         /// The index in the log.
         log_index: u64,
-        /// The body kind: `"certificate"`, `"identity"`, `"policy"`, ...
+        /// The body kind, the ledger's `TxKind` name: `"certificate"`, `"identity_op"`,
+        /// `"policy_op"`.
         kind: String,
         /// The submitter's identity id.
         submitter: String,
