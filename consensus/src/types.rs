@@ -348,15 +348,13 @@ impl Block {
     }
 
     fn encode_header_to(&self, payload_hash: &[u8; 32], out: &mut Vec<u8>) {
-        put_u64(out, self.height);
-        put_u64(out, self.round);
-        self.parent.encode_to(out);
-        put_u64(out, self.timestamp_ms);
-        put_u32(out, self.proposer.0);
-        out.extend_from_slice(payload_hash);
-        put_bytes(out, &self.app_header);
-        self.justify.encode_to(out);
-        put_option(out, &self.tc);
+        encode_header_fields(
+            out,
+            (self.height, self.round, &self.parent, self.timestamp_ms),
+            self.proposer,
+            payload_hash,
+            (&self.app_header, &self.justify, &self.tc),
+        );
     }
 }
 
@@ -646,17 +644,35 @@ impl Decode for Block {
     }
 }
 
+/// The header layout, shared by [`BlockHeader`] and [`Block::id`] (which hashes it without
+/// building a `BlockHeader`).
+fn encode_header_fields(
+    out: &mut Vec<u8>,
+    (height, round, parent, timestamp_ms): (Height, Round, &BlockId, u64),
+    proposer: ValidatorIndex,
+    payload_hash: &[u8; 32],
+    (app_header, justify, tc): (&[u8], &Qc, &Option<Tc>),
+) {
+    put_u64(out, height);
+    put_u64(out, round);
+    parent.encode_to(out);
+    put_u64(out, timestamp_ms);
+    put_u32(out, proposer.0);
+    out.extend_from_slice(payload_hash);
+    put_bytes(out, app_header);
+    justify.encode_to(out);
+    put_option(out, tc);
+}
+
 impl Encode for BlockHeader {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        put_u64(out, self.height);
-        put_u64(out, self.round);
-        self.parent.encode_to(out);
-        put_u64(out, self.timestamp_ms);
-        put_u32(out, self.proposer.0);
-        out.extend_from_slice(&self.payload_hash);
-        put_bytes(out, &self.app_header);
-        self.justify.encode_to(out);
-        put_option(out, &self.tc);
+        encode_header_fields(
+            out,
+            (self.height, self.round, &self.parent, self.timestamp_ms),
+            self.proposer,
+            &self.payload_hash,
+            (&self.app_header, &self.justify, &self.tc),
+        );
     }
 }
 
