@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use maat_consensus::{
     Block, BlockId, Config, Core, Decode as _, Encode as _, Qc, Recovered, Root, SafetyData,
-    SigningDomain, ValidatorIndex, ValidatorSet,
+    SigningDomain, ValidatorIndex,
 };
 use maat_ledger::{Genesis, Ledger};
 use maat_mempool::{Mempool, MempoolConfig};
@@ -43,7 +43,7 @@ use crate::checkpoints::CheckpointBook;
 use crate::config::NodeConfig;
 use crate::driver::{Driver, Fault, Feeds};
 use crate::exec::Executor;
-use maat_ledger::signing::{MlDsaSigner, MlDsaVerifier};
+use maat_ledger::signing::MlDsaSigner;
 
 /// Why the node could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -209,29 +209,17 @@ pub async fn run(
         "resuming"
     );
 
-    let validators = ValidatorSet::new(
-        0,
-        genesis
-            .validators()
-            .iter()
-            .map(|v| v.voting_power)
-            .collect(),
-    )
-    .map_err(|e| NodeError::Config(format!("validator set: {e:?}")))?;
-    let keys: Vec<_> = genesis
-        .validators()
-        .iter()
-        .map(|v| v.public_key.clone())
-        .collect();
+    // The same validator set and keys an offline verifier derives from the genesis file.
+    let chain = maat_ledger::finality::ChainKeys::from_genesis(&genesis)
+        .map_err(|e| NodeError::Config(format!("validator set: {e}")))?;
     let validator_key = Arc::new(loaded.validator_key);
     let signer = MlDsaSigner(validator_key.clone());
-    let verifier = MlDsaVerifier(Arc::new(keys));
     let core = Core::new(
         ccfg.clone(),
-        validators,
+        chain.validators,
         me,
         signer.clone(),
-        verifier,
+        chain.verifier,
         recovered,
     )
     .map_err(|e| match e {
