@@ -1,23 +1,20 @@
 #!/usr/bin/env bash
-# Newcomer demo: build `maat`, create a signing key, build and check a maat-v1 certificate,
-# then replay one MaatProof reference vector. Leaves nothing behind but the build cache.
+# The first run on a fresh machine: install the Debian packages the build needs (if missing),
+# build maatd, maat-testnet and maat, start a local 4-validator testnet in ./.maat-testnet,
+# finalize a sample certificate, verify its finality proof offline and print the receipt.
+# The network keeps running: `maat-testnet status` / `maat-testnet down` (binaries in
+# $CARGO_TARGET_DIR/debug). Arguments go to `maat-testnet demo` (e.g. --stop, --json).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/maat-target}"
-cargo build -q -p maat-sdk --bin maat --manifest-path "$root/Cargo.toml"
-maat="$CARGO_TARGET_DIR/debug/maat"
-
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cp -r "$root/examples/checkout/." "$work/"
-mkdir -p "$work/keys"
-
-echo "== maat keygen"
-"$maat" keygen --alg ed25519 --id ci-bot --out "$work/keys/ci.json"
-echo "== maat cert build"
-"$maat" cert build --spec "$work/deploy.toml" --key "$work/keys/ci.json" > "$work/cert.json"
-echo "   wrote $(wc -c < "$work/cert.json") bytes of canonical JSON"
-echo "== maat cert check --rule-set maat-v1"
-"$maat" cert check "$work/cert.json" --rule-set maat-v1 --registry "$work/registry.toml"
-echo "== maat cert check --vector 002 (maatproof-v1)"
-"$maat" cert check --vector "$root/certificate/tests/vectors/maatproof/002_valid_float_freshness.json"
+# shellcheck source=../.ci/build-deps.sh
+source .ci/build-deps.sh
+maat_install_build_deps
+command -v cargo >/dev/null 2>&1 || {
+  echo "cargo is missing: install Rust 1.95 or newer (https://rustup.rs)" >&2
+  exit 1
+}
+echo "building maatd, maat-testnet and maat (the first build takes a while: RocksDB) ..." >&2
+# With the tests' feature set (`--tests`), so the README's second command reuses this build.
+cargo build --workspace --locked --bins --tests
+exec "$CARGO_TARGET_DIR/debug/maat-testnet" demo "$@"

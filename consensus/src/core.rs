@@ -383,12 +383,14 @@ struct Want {
     attempts: u32,
 }
 
-/// One validator's consensus state machine. See the crate docs for how to drive it.
+/// One node's consensus state machine: a validator's ([`Core::new`]) or a full node's
+/// ([`Core::new_observer`]). See the crate docs for how to drive it.
 pub struct Core<S, V> {
     cfg: Config,
     vset: ValidatorSet,
-    me: ValidatorIndex,
-    signer: S,
+    /// This validator and its key; `None` for an observer (a full node), which follows the
+    /// chain through the proposals and certificates it sees but never signs or leads.
+    me: Option<(ValidatorIndex, S)>,
     verifier: V,
     domain: SigningDomain,
     genesis_id: BlockId,
@@ -434,6 +436,27 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         )
     }
 
+    /// A core for a full node: it validates and commits the blocks the validators certify
+    /// (from proposals, their QCs and TCs, and block fetches) exactly like a validator, but
+    /// never votes, proposes, times out or sends a consensus message. `recovered` is what its
+    /// disk holds, as for [`Core::new`] (an observer persists no safety data or pending
+    /// blocks: [`SafetyData::new`] over the committed root and no blocks are enough).
+    pub fn new_observer(
+        config: Config,
+        validators: ValidatorSet,
+        verifier: V,
+        recovered: Recovered,
+    ) -> Result<Self, InitError> {
+        Self::build(
+            config,
+            validators,
+            None,
+            verifier,
+            recovered,
+            Mutation::None,
+        )
+    }
+
     /// Like [`Core::new`], with deliberately broken safety rules (only [`Mutation::None`] exists
     /// outside tests and the `mutants` feature).
     pub fn with_mutation(
@@ -445,14 +468,32 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         recovered: Recovered,
         mutation: Mutation,
     ) -> Result<Self, InitError> {
+        if validators.power(me).is_none() {
+            return Err(InitError::NotAValidator);
+        }
+        Self::build(
+            config,
+            validators,
+            Some((me, signer)),
+            verifier,
+            recovered,
+            mutation,
+        )
+    }
+
+    fn build(
+        config: Config,
+        validators: ValidatorSet,
+        me: Option<(ValidatorIndex, S)>,
+        verifier: V,
+        recovered: Recovered,
+        mutation: Mutation,
+    ) -> Result<Self, InitError> {
         let Recovered {
             root,
             safety,
             blocks,
         } = recovered;
-        if validators.power(me).is_none() {
-            return Err(InitError::NotAValidator);
-        }
         if root.block.id() != root.qc.block_id
             || root.block.round != root.qc.round
             || root.block.height != root.qc.height
@@ -467,7 +508,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             epoch: validators.epoch(),
         };
         let genesis_id = config.genesis_block().id();
-        let mut rules = SafetyRules::new(me, domain, safety, mutation);
+        // An observer's rules only track the lock and high TC: it has no key to sign with, so
+        // the index they would sign as is never used.
+        let rules_me = me.as_ref().map_or(ValidatorIndex(u32::MAX), |(v, _)| *v);
+        let mut rules = SafetyRules::new(rules_me, domain, safety, mutation);
         rules.observe_qc(&root.qc);
         let mut tree = BlockTree::new(root.block, root.qc, config.max_orphans.max(blocks.len()));
         // Our own disk is trusted: these blocks were checked before we voted for them.
@@ -490,7 +534,6 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             cfg: config,
             vset: validators,
             me,
-            signer,
             verifier,
             domain,
             genesis_id,
@@ -550,9 +593,14 @@ impl<S: Signer, V: Verifier> Core<S, V> {
 
     // ---- accessors ---------------------------------------------------------------------------
 
-    /// This validator.
-    pub fn me(&self) -> ValidatorIndex {
-        self.me
+    /// This validator; `None` for an observer (a full node).
+    pub fn me(&self) -> Option<ValidatorIndex> {
+        self.me.as_ref().map(|(v, _)| *v)
+    }
+
+    /// Whether this core only observes (a full node: it never signs).
+    pub fn is_observer(&self) -> bool {
+        self.me.is_none()
     }
 
     /// The validator set.
@@ -674,9 +722,11 @@ impl<S: Signer, V: Verifier> Core<S, V> {
     }
 
     fn some_peer(&self, hint: Option<ValidatorIndex>) -> ValidatorIndex {
+        let me = self.me();
         match hint {
-            Some(p) if p != self.me && self.vset.power(p).is_some() => p,
-            _ => ValidatorIndex((self.me.0 + 1) % self.vset.len() as u32),
+            Some(p) if Some(p) != me && self.vset.power(p).is_some() => p,
+            // An observer is no validator: any of them may serve it.
+            _ => ValidatorIndex(me.map_or(0, |m| (m.0 + 1) % self.vset.len() as u32)),
         }
     }
 
@@ -745,7 +795,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             .split_off(&(round.saturating_sub(2), ValidatorIndex(0)));
         self.arm_round_timer();
         self.proposer = None;
-        if self.vset.leader(round) == self.me {
+        if Some(self.vset.leader(round)) == self.me() {
             self.start_proposing();
         }
     }
@@ -815,6 +865,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
     fn local_timeout(&mut self) {
         // A round that times out may be stuck on a missing block: ask other peers.
         self.retry_fetches();
+        let Some((_, signer)) = self.me.as_ref() else {
+            // An observer waits for the validators' TC, which the next proposal carries.
+            return;
+        };
         let round = self.round;
         if let Some(t) = self
             .safety
@@ -838,7 +892,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         // (restarts resume from the persisted high QC / TC), so the rule does not refuse here.
         let Ok((msg, data)) = self
             .safety
-            .sign_timeout(round, &hqc, last_tc.as_ref(), &self.signer)
+            .sign_timeout(round, &hqc, last_tc.as_ref(), signer)
         else {
             return;
         };
@@ -869,7 +923,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
         w.attempts += 1;
         let mut p = (w.peer.0 + 1) % n;
-        if p == self.me.0 {
+        if self.me.as_ref().is_some_and(|(m, _)| m.0 == p) {
             p = (p + 1) % n;
         }
         w.peer = ValidatorIndex(p);
@@ -999,6 +1053,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
                 None => return, // cannot justify the round (not reachable: we entered it)
             }
         };
+        let Some((me, signer)) = self.me.as_ref() else {
+            return; // an observer never leads (start_proposing is not reached)
+        };
         let block = Block {
             height: parent.height.saturating_add(1),
             round,
@@ -1006,15 +1063,14 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             timestamp_ms: timestamp_ms
                 .unwrap_or(self.now)
                 .max(parent.timestamp_ms.saturating_add(1)),
-            proposer: self.me,
+            proposer: *me,
             payload,
             app_header,
             justify: hqc,
             tc,
         };
         let id = block.id();
-        let Ok((proposal, data)) = self.safety.sign_proposal(Arc::new(block), id, &self.signer)
-        else {
+        let Ok((proposal, data)) = self.safety.sign_proposal(Arc::new(block), id, signer) else {
             return;
         };
         self.metrics.proposals_sent += 1;
@@ -1239,7 +1295,10 @@ impl<S: Signer, V: Verifier> Core<S, V> {
             max_clock_skew_ms: self.cfg.max_clock_skew_ms,
             payload_valid: self.validation.get(&id) == Some(&Validation::Valid),
         };
-        match self.safety.sign_vote(&input, &self.signer) {
+        let Some((_, signer)) = self.me.as_ref() else {
+            return; // an observer validates blocks (replaying the ledger) but never votes
+        };
+        match self.safety.sign_vote(&input, signer) {
             Ok((vote, data)) => {
                 self.out.push(Action::PersistBlock {
                     block_id: id,
@@ -1260,7 +1319,7 @@ impl<S: Signer, V: Verifier> Core<S, V> {
     fn send_vote(&mut self, vote: Vote) {
         self.metrics.votes_sent += 1;
         let leader = self.vset.leader(vote.round.saturating_add(1));
-        if leader == self.me {
+        if Some(leader) == self.me() {
             self.on_vote(None, vote);
         } else {
             self.out.push(Action::Send {
@@ -1349,8 +1408,9 @@ impl<S: Signer, V: Verifier> Core<S, V> {
         }
         self.advance();
         if msg.round < self.round {
-            // The sender is behind: hand it the certificates of our round.
-            if let Some(to) = from {
+            // The sender is behind: hand it the certificates of our round (an observer sends
+            // nothing: validators ignore consensus messages from non-validators).
+            if let Some(to) = from.filter(|_| !self.is_observer()) {
                 let high_tc = self
                     .high_tc()
                     .filter(|tc| tc.round > self.hqc().round)
@@ -1601,7 +1661,7 @@ fn extends_its_qc(b: &Block) -> bool {
 impl<S, V> fmt::Debug for Core<S, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Core")
-            .field("me", &self.me)
+            .field("me", &self.me.as_ref().map(|(v, _)| *v))
             .field("round", &self.round)
             .field("high_qc_round", &self.safety.data().high_qc.round)
             .field("root_height", &self.tree.root_height())

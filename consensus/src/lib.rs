@@ -39,6 +39,10 @@
 //! A restarted core is built with [`Core::new`] from [`Recovered`]: exactly the committed
 //! [`Root`], the last `SafetyData` and the persisted pending blocks.
 //!
+//! A full node runs an **observer** core ([`Core::new_observer`]): it validates proposals,
+//! learns QCs and TCs from them, fetches and commits exactly like a validator, but has no key:
+//! it never votes, proposes, times out or sends a consensus message, and it is nobody's leader.
+//!
 //! # Protocol (PROTOCOL.md, "Consensus")
 //!
 //! - Leader of round `r` is `validators[r mod n]`; votes go to the next leader; 2f+1 (by voting

@@ -112,6 +112,16 @@ fn core(n: usize, me: u32) -> TestCore {
     .unwrap()
 }
 
+fn observer(n: usize) -> TestCore {
+    Core::new_observer(
+        config(),
+        ValidatorSet::equal(0, n).unwrap(),
+        keys(n),
+        Recovered::genesis(&config(), 0),
+    )
+    .unwrap()
+}
+
 fn sample_messages() -> Vec<Message> {
     let k = keys(4);
     let g = config().genesis_block();
@@ -511,30 +521,42 @@ fn commit_rule_needs_consecutive_rounds() {
 // ---- the core, driven by hand ---------------------------------------------------------------------
 
 /// A synchronous driver: instant network, clock `now`, application accepting everything
-/// (payload `b"tx"` unless told otherwise).
+/// (payload `b"tx"` unless told otherwise). Nodes `n..` are observers (full nodes): like in
+/// the node, they get proposals (gossip) but not votes or timeouts (sent to validators).
 struct Net {
     nodes: Vec<TestCore>,
     queue: VecDeque<(usize, Event)>,
     now: u64,
     commits: Vec<Vec<Height>>,
+    committed_ids: Vec<Vec<BlockId>>,
     log: Vec<(usize, Action)>,
     payload: Vec<u8>,
 }
 
 impl Net {
     fn new(n: usize) -> Net {
+        Net::with_observers(n, 0)
+    }
+
+    fn with_observers(n: usize, observers: usize) -> Net {
+        let total = n + observers;
         Net {
-            nodes: (0..n as u32).map(|i| core(n, i)).collect(),
-            queue: (0..n).map(|i| (i, Event::Start)).collect(),
+            nodes: (0..n as u32)
+                .map(|i| core(n, i))
+                .chain((0..observers).map(|_| observer(n)))
+                .collect(),
+            queue: (0..total).map(|i| (i, Event::Start)).collect(),
             now: 10_000,
-            commits: vec![Vec::new(); n],
+            commits: vec![Vec::new(); total],
+            committed_ids: vec![Vec::new(); total],
             log: Vec::new(),
             payload: b"tx".to_vec(),
         }
     }
 
     fn run_until(&mut self, mut done: impl FnMut(&Net) -> bool) {
-        let n = self.nodes.len();
+        let total = self.nodes.len();
+        let n = self.nodes[0].validators().len();
         let mut steps = 0;
         while let Some((i, ev)) = self.queue.pop_front() {
             steps += 1;
@@ -547,7 +569,12 @@ impl Net {
                         .queue
                         .push_back((to.0 as usize, Event::Message { from: me, message })),
                     Action::Broadcast { message } => {
-                        for j in (0..n).filter(|j| *j != i) {
+                        let to = if matches!(message, Message::Proposal(_)) {
+                            total
+                        } else {
+                            n
+                        };
+                        for j in (0..to).filter(|j| *j != i) {
                             let message = message.clone();
                             self.queue
                                 .push_back((j, Event::Message { from: me, message }));
@@ -570,7 +597,8 @@ impl Net {
                         },
                     )),
                     Action::Commit { blocks, .. } => {
-                        self.commits[i].extend(blocks.iter().map(|(_, b)| b.height))
+                        self.commits[i].extend(blocks.iter().map(|(_, b)| b.height));
+                        self.committed_ids[i].extend(blocks.iter().map(|(id, _)| *id));
                     }
                     _ => {}
                 }
@@ -613,6 +641,164 @@ fn four_validators_commit_in_order_and_persist_before_sending() {
         }
     }
     assert!(net.nodes.iter().all(|c| c.metrics().rejected == 0));
+}
+
+#[test]
+fn an_observer_commits_the_validators_chain_and_never_signs() {
+    let mut net = Net::with_observers(4, 1);
+    net.run_until(|net| net.commits[4].len() >= 10);
+    let seen = &net.committed_ids[4];
+    assert_eq!(net.commits[4][..10], (1..=10).collect::<Vec<_>>());
+    for v in 0..4 {
+        // The observer lags by at most one proposal: its chain is a prefix of each validator's.
+        let theirs = &net.committed_ids[v];
+        let common = seen.len().min(theirs.len());
+        assert!(common >= 9, "validator {v} committed {}", theirs.len());
+        assert_eq!(seen[..common], theirs[..common], "validator {v}");
+    }
+    let observer = &net.nodes[4];
+    assert!(observer.is_observer());
+    assert_eq!(observer.me(), None);
+    let m = observer.metrics();
+    assert_eq!(
+        (m.proposals_sent, m.votes_sent, m.timeouts_sent, m.rejected),
+        (0, 0, 0, 0)
+    );
+    let mut validated = 0;
+    for (i, a) in net.log.iter().filter(|(i, _)| *i == 4) {
+        match a {
+            Action::Send { .. }
+            | Action::Broadcast { .. }
+            | Action::PersistSafety(_)
+            | Action::PersistBlock { .. }
+            | Action::RequestPayload { .. } => panic!("observer {i} acted as a validator: {a:?}"),
+            Action::ValidateBlock { .. } => validated += 1,
+            _ => {}
+        }
+    }
+    // It replays the proposals it sees (the node executes them before they commit).
+    assert!(validated >= 10, "validated {validated}");
+}
+
+#[test]
+fn an_observer_never_times_out_and_advances_through_tcs() {
+    let n = 4;
+    let k = keys(n);
+    let mut c = observer(n);
+    let out = c.handle(10_000, Event::Start);
+    assert!(matches!(
+        out[..],
+        [Action::SetTimer {
+            timer: Timer::Round(1),
+            ..
+        }]
+    ));
+    // Its round timer only re-arms: no signed timeout, nothing persisted.
+    let out = c.handle(20_000, Event::TimerFired(Timer::Round(1)));
+    assert!(
+        out.iter()
+            .all(|a| matches!(a, Action::SetTimer { .. } | Action::FetchBlocks { .. })),
+        "{out:?}"
+    );
+    assert_eq!(c.round(), 1);
+    assert_eq!(c.metrics().timeouts_sent, 0);
+    // Validators timed out round 1; the leader of round 2 proposes with their TC.
+    let g = config().genesis_block();
+    let tc1 = tc_for(&k, &[(0, 0), (1, 0), (3, 0)], 1, Qc::genesis(g.id()));
+    let mut b2 = child(&g, Qc::genesis(g.id()), 2, n, b"tx");
+    b2.tc = Some(tc1);
+    let out = c.handle(
+        20_001,
+        Event::Message {
+            from: ValidatorIndex(2),
+            message: Message::Proposal(propose(&k, b2.clone())),
+        },
+    );
+    assert_eq!(c.round(), 2);
+    assert!(out.iter().any(|a| matches!(
+        a,
+        Action::ValidateBlock { block_id, .. } if *block_id == b2.id()
+    )));
+    // A valid verdict still gets no vote.
+    let out = c.handle(
+        20_002,
+        Event::BlockValidated {
+            block_id: b2.id(),
+            valid: true,
+        },
+    );
+    assert!(out.is_empty(), "{out:?}");
+    // A timeout sent to it by mistake is neither joined nor answered.
+    let out = c.handle(
+        20_003,
+        Event::Message {
+            from: ValidatorIndex(1),
+            message: sample_messages()[3].clone(),
+        },
+    );
+    assert!(
+        out.iter()
+            .all(|a| !matches!(a, Action::Send { .. } | Action::Broadcast { .. })),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_observer_fetches_from_every_validator_in_turn() {
+    let n = 4;
+    let k = keys(n);
+    let chain = certified_chain(&k, n, 12);
+    let mut c = observer(n);
+    let tip = child(&chain[10].0, chain[10].1.clone(), 12, n, b"tx");
+    let tip = propose(&k, tip);
+    let from = ValidatorIndex(0);
+    let mut asked = Vec::new();
+    let mut out = c.handle(
+        10_000,
+        Event::Message {
+            from,
+            message: Message::Proposal(tip),
+        },
+    );
+    // Validator 0 is the first validator's index, not "me": it is asked, then the others.
+    for _ in 0..5 {
+        let Some(peer) = out.iter().find_map(|a| match a {
+            Action::FetchBlocks { from, .. } => Some(*from),
+            _ => None,
+        }) else {
+            break;
+        };
+        asked.push(peer.0);
+        out = c.handle(
+            10_001,
+            Event::BlocksFetched {
+                from: peer,
+                blocks: Vec::new(),
+            },
+        );
+    }
+    assert_eq!(asked, [0, 1, 2, 3, 0]);
+    // Forward sync from a validator: the observer commits the certified chain.
+    let out = c.handle(
+        10_002,
+        Event::ChainFetched {
+            from: ValidatorIndex(1),
+            blocks: chain[..11].to_vec(),
+        },
+    );
+    let committed: Vec<u64> = out
+        .iter()
+        .filter_map(|a| match a {
+            Action::Commit { blocks, .. } => Some(blocks.iter().map(|(_, b)| b.height)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(committed, (1..=10).collect::<Vec<_>>());
+    assert!(
+        out.iter()
+            .all(|a| !matches!(a, Action::Send { .. } | Action::Broadcast { .. }))
+    );
 }
 
 #[test]

@@ -69,14 +69,22 @@ pub struct ChainParams {
     pub max_identity_op_tx_bytes: u64,
     /// Largest policy operation transaction.
     pub max_policy_op_tx_bytes: u64,
-    /// How far evidence may be dated after the block time, and a block's timestamp ahead of
-    /// a validator's clock.
+    /// How far evidence and audit records may be dated after the block time, and a block's
+    /// timestamp ahead of a validator's clock.
     pub max_clock_skew_secs: u64,
     /// The pacemaker's round timer.
     pub timeouts: Timeouts,
     /// How long a leader waits before proposing an empty block.
     pub empty_block_interval_ms: u64,
+    /// Largest audit record transaction (the global `max_tx_bytes` applies first, so the
+    /// smaller of the two is the effective limit). Canonical genesis field 10, written only
+    /// when it differs from the default ([`DEFAULT_MAX_AUDIT_RECORD_TX_BYTES`]), so genesis
+    /// files from before this parameter keep their hash.
+    pub max_audit_record_tx_bytes: u64,
 }
+
+/// The default `max_audit_record_tx_bytes`: 64 KiB.
+pub const DEFAULT_MAX_AUDIT_RECORD_TX_BYTES: u64 = 64 << 10;
 
 impl Default for ChainParams {
     fn default() -> Self {
@@ -90,6 +98,7 @@ impl Default for ChainParams {
             max_clock_skew_secs: 30,
             timeouts: Timeouts::default(),
             empty_block_interval_ms: 1000,
+            max_audit_record_tx_bytes: DEFAULT_MAX_AUDIT_RECORD_TX_BYTES,
         }
     }
 }
@@ -157,6 +166,23 @@ impl ChainParams {
                 max_round_ms: self.timeouts.max_round_ms,
             }),
             empty_block_interval_ms: self.empty_block_interval_ms,
+            // The default is written as absent (0): see the field's documentation.
+            max_audit_record_tx_bytes: if self.max_audit_record_tx_bytes
+                == DEFAULT_MAX_AUDIT_RECORD_TX_BYTES
+            {
+                0
+            } else {
+                self.max_audit_record_tx_bytes
+            },
+        }
+    }
+
+    /// Problems that the canonical form cannot show (a 0 there means the default).
+    fn pre_encoding_problems(&self) -> Vec<String> {
+        if self.max_audit_record_tx_bytes == 0 {
+            vec!["params.max_audit_record_tx_bytes: must be positive".into()]
+        } else {
+            Vec::new()
         }
     }
 
@@ -176,6 +202,11 @@ impl ChainParams {
                 max_round_ms: t.max_round_ms,
             },
             empty_block_interval_ms: p.empty_block_interval_ms,
+            max_audit_record_tx_bytes: if p.max_audit_record_tx_bytes == 0 {
+                DEFAULT_MAX_AUDIT_RECORD_TX_BYTES
+            } else {
+                p.max_audit_record_tx_bytes
+            },
         }
     }
 
@@ -271,7 +302,7 @@ pub struct GenesisFile {
 impl GenesisFile {
     /// The canonical message, or every problem converting it.
     fn to_proto(&self) -> Result<v1::Genesis, Vec<String>> {
-        let mut problems = Vec::new();
+        let mut problems = self.params.pre_encoding_problems();
         let genesis_time_ms = parse_rfc3339_ms(&self.genesis_time).unwrap_or_else(|e| {
             problems.push(format!("genesis_time: {e}"));
             0
@@ -569,6 +600,10 @@ impl Genesis {
     /// # Errors
     /// [`GenesisError::Invalid`] (for example zero validators or admins, or bad params).
     pub fn generate(spec: &GenesisSpec) -> Result<GeneratedGenesis, GenesisError> {
+        let problems = spec.params.pre_encoding_problems();
+        if !problems.is_empty() {
+            return Err(GenesisError::Invalid(problems));
+        }
         let mut validator_keys = Vec::new();
         let mut validator_p2p_seeds = Vec::new();
         let mut validators = Vec::new();

@@ -12,12 +12,15 @@
 //! - State: [`StateView`], [`Overlay`] (stackable, for pending blocks), [`MemoryState`],
 //!   [`state::keys`]; [`StateRegistry`] implements the maat-v1 `Registry` over a view.
 //! - [`Rejection`]: typed, with stable string and numeric codes.
+//! - [`audit`]: audit records' record hash and per-field data commitments (shared with the
+//!   SDK and offline verifiers).
 //!
 //! Pure: no IO except [`Genesis::load`], no clock (the block time is an argument), no
 //! randomness. Byte layouts: `docs/PROTOCOL-ENCODING.md`.
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod block;
 pub mod finality;
 pub mod genesis;
@@ -32,7 +35,10 @@ pub use block::{
     AppliedTx, BlockError, BlockOutcome, BuiltBlock, KnownSignatures, NoKnownSignatures,
     build_app_header, state_writes_hash, tx_root, verify_app_header,
 };
-pub use genesis::{ChainParams, GeneratedGenesis, Genesis, GenesisError, GenesisFile, GenesisSpec};
+pub use genesis::{
+    ChainParams, DEFAULT_MAX_AUDIT_RECORD_TX_BYTES, GeneratedGenesis, Genesis, GenesisError,
+    GenesisFile, GenesisSpec,
+};
 pub use registry::{DecodeCache, Identity, StateRegistry};
 pub use rejection::{CertificateFailure, Rejection, TxError, TxKind};
 pub use state::{MemoryState, Overlay, StateError, StateView, Write};

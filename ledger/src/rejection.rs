@@ -15,7 +15,7 @@ pub enum TxKind {
     IdentityOp,
     /// Policy registration or update.
     PolicyOp,
-    /// Agent audit record (reserved; not supported yet).
+    /// Agent audit record (one link of an agent's hash chain).
     AuditRecord,
     /// Supply-chain attestation (reserved; not supported yet).
     Attestation,
@@ -182,11 +182,63 @@ pub enum Rejection {
     /// chain).
     #[error("deployment `{0}` is already finalized on this chain")]
     DeploymentDuplicate(String),
+    /// An audit record's `agent_id` is not the transaction's submitter (an agent appends only
+    /// to its own chain, signing with its own key).
+    #[error("audit record agent `{agent_id}` is not the submitter `{submitter}`")]
+    AuditAgentMismatch {
+        /// The record's.
+        agent_id: String,
+        /// The envelope's.
+        submitter: String,
+    },
+    /// The record's sequence is not the agent's last + 1 (a gap, a replay, or a fork at an
+    /// existing position).
+    #[error("audit record sequence {got} of agent `{agent_id}` is invalid: expected {expected}")]
+    AuditSequenceInvalid {
+        /// The agent.
+        agent_id: String,
+        /// The only sequence accepted now.
+        expected: u64,
+        /// The record's.
+        got: u64,
+    },
+    /// The record's `previous_hash` is not the record hash of the agent's last record (all
+    /// zero for the first): a fork.
+    #[error(
+        "audit record previous_hash {got} of agent `{agent_id}` is not the chain head {expected}"
+    )]
+    AuditPreviousHashMismatch {
+        /// The agent.
+        agent_id: String,
+        /// Lowercase hex of the head's record hash.
+        expected: String,
+        /// Lowercase hex of the record's `previous_hash`.
+        got: String,
+    },
+    /// The event type is not one of `audit::EVENT_TYPES`.
+    #[error("unknown audit event type `{0}`")]
+    AuditEventTypeUnknown(String),
+    /// The risk level is not one of `audit::RISK_LEVELS`.
+    #[error("invalid audit risk level `{0}` (low, medium, high or critical)")]
+    AuditRiskInvalid(String),
+    /// The record's data is not a canonical JSON object.
+    #[error("invalid audit record data: {0}")]
+    AuditDataInvalid(String),
+    /// The record's timestamp is before its predecessor's or too far after the block time.
+    #[error("audit record timestamp {timestamp_ms} is outside [{min_ms}, {max_ms}]")]
+    AuditTimestampInvalid {
+        /// The record's.
+        timestamp_ms: u64,
+        /// The earliest accepted: the agent's previous record's timestamp (1 for the first).
+        min_ms: u64,
+        /// The latest accepted: the block time plus the chain's clock skew.
+        max_ms: u64,
+    },
 }
 
 impl Rejection {
     /// Every variant's `(code, numeric code)`, for documentation and tests.
-    pub const CODES: [(&'static str, u32); 23] = [
+    pub const CODES: [(&'static str, u32); 30] = [
         ("TX_TOO_LARGE", 1001),
         ("TX_MALFORMED", 1002),
         ("TX_NON_CANONICAL", 1003),
@@ -210,6 +262,13 @@ impl Rejection {
         ("CERTIFICATE_REJECTED", 1401),
         ("REQUESTED_BY_MISMATCH", 1402),
         ("DEPLOYMENT_DUPLICATE", 1403),
+        ("AUDIT_AGENT_MISMATCH", 1601),
+        ("AUDIT_SEQUENCE_INVALID", 1602),
+        ("AUDIT_PREVIOUS_HASH_MISMATCH", 1603),
+        ("AUDIT_EVENT_TYPE_UNKNOWN", 1604),
+        ("AUDIT_RISK_INVALID", 1605),
+        ("AUDIT_DATA_INVALID", 1606),
+        ("AUDIT_TIMESTAMP_INVALID", 1607),
     ];
 
     fn index(&self) -> usize {
@@ -237,6 +296,13 @@ impl Rejection {
             Rejection::CertificateRejected { .. } => 20,
             Rejection::RequestedByMismatch { .. } => 21,
             Rejection::DeploymentDuplicate(_) => 22,
+            Rejection::AuditAgentMismatch { .. } => 23,
+            Rejection::AuditSequenceInvalid { .. } => 24,
+            Rejection::AuditPreviousHashMismatch { .. } => 25,
+            Rejection::AuditEventTypeUnknown(_) => 26,
+            Rejection::AuditRiskInvalid(_) => 27,
+            Rejection::AuditDataInvalid(_) => 28,
+            Rejection::AuditTimestampInvalid { .. } => 29,
         }
     }
 

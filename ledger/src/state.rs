@@ -3,7 +3,8 @@
 //!
 //! Keys are 32-byte ids `blake3("maat/state-key/v1" || 0x00 || canonical StateKey)` (see
 //! [`keys`]); values are canonical protobuf records (`maat_proto::v1::{IdentityRecord,
-//! NonceRecord, PolicyRecord, DeploymentRecord}`). Storage persists them as plain bytes.
+//! NonceRecord, PolicyRecord, DeploymentRecord, AuditHeadRecord}`). Storage persists them as
+//! plain bytes.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -224,6 +225,12 @@ pub mod keys {
     pub fn deployment(deployment_id: &str) -> Vec<u8> {
         of(Key::Deployment(deployment_id.to_owned()))
     }
+
+    /// The head (last record) of agent `agent_id`'s audit chain.
+    #[must_use]
+    pub fn audit_head(agent_id: &str) -> Vec<u8> {
+        of(Key::AuditHead(agent_id.to_owned()))
+    }
 }
 
 /// Largest stored record decoded (a policy record holds at most a policy op's bytes).
@@ -298,4 +305,15 @@ pub fn deployment_record(
     deployment_id: &str,
 ) -> Result<Option<v1::DeploymentRecord>, StateError> {
     read_record(view, &keys::deployment(deployment_id))
+}
+
+/// The head of agent `agent_id`'s audit chain (`None` before its first record).
+///
+/// # Errors
+/// See [`read_record`].
+pub fn audit_head(
+    view: &dyn StateView,
+    agent_id: &str,
+) -> Result<Option<v1::AuditHeadRecord>, StateError> {
+    read_record(view, &keys::audit_head(agent_id))
 }

@@ -5,7 +5,8 @@
 //! Order of checks (cheap before expensive, stateless before stateful):
 //! 1. decode: global size (before decoding), canonical protobuf, payload and body present,
 //!    chain id, kind supported, per-kind size, field syntax; for a policy: strict parse and
-//!    WF(P); for a certificate: strict parse (so `request` can be read);
+//!    WF(P); for a certificate: strict parse (so `request` can be read); for an audit record:
+//!    `agent_id == submitter`, event type, risk, data, and the record hash;
 //! 2. submitter registered and not revoked, nonce = last + 1, envelope signature under the
 //!    submitter's active key (skipped when a [`VerifiedTx`] token names that very key);
 //! 3. the kind's own checks, which produce the state writes.
@@ -22,6 +23,7 @@ use maat_proto::tx::{KeyError, key_from_proto, key_to_proto};
 use maat_proto::v1::{self, identity_op::Op, tx_body::Kind};
 use maat_proto::{CanonicalError, Message, TX_SIGNATURE_DOMAIN, TxId, decode_canonical};
 
+use crate::audit::{self, AuditRecordError};
 use crate::genesis::{ChainParams, Genesis};
 use crate::names::{
     MAX_ROLES, MAX_SIGNER_TYPES, MAX_SIGNERS_PER_TYPE, name_problem, owner_role,
@@ -29,7 +31,9 @@ use crate::names::{
 };
 use crate::registry::{DecodeCache, Identity, StateRegistry};
 use crate::rejection::{CertificateFailure, Rejection, TxError, TxKind};
-use crate::state::{Overlay, StateError, StateView, Write, keys, last_nonce, policy_record};
+use crate::state::{
+    Overlay, StateError, StateView, Write, audit_head, keys, last_nonce, policy_record,
+};
 
 /// Keys replaced by rotation that an identity record keeps (newest first). A signature by an
 /// older one is simply invalid instead of "rotated out"; both are rejections.
@@ -82,6 +86,18 @@ enum Body {
         policy_root: String,
         signers: Vec<v1::EvidenceSigners>,
     },
+    Audit(Box<AuditBody>),
+}
+
+#[derive(Clone, Debug)]
+struct AuditBody {
+    agent_id: String,
+    session_id: String,
+    event_type: String,
+    sequence: u64,
+    previous_hash: [u8; 32],
+    timestamp_ms: u64,
+    record_hash: [u8; 32],
 }
 
 impl DecodedTx {
@@ -122,6 +138,17 @@ impl DecodedTx {
             Body::Certificate { .. } => TxKind::Certificate,
             Body::Register { .. } | Body::Rotate { .. } | Body::Revoke { .. } => TxKind::IdentityOp,
             Body::Policy { .. } => TxKind::PolicyOp,
+            Body::Audit(_) => TxKind::AuditRecord,
+        }
+    }
+
+    /// The record hash of an audit record transaction (what the agent's next record names
+    /// as `previous_hash`; [`audit::record_hash`]).
+    #[must_use]
+    pub fn audit_record_hash(&self) -> Option<[u8; 32]> {
+        match &self.body {
+            Body::Audit(a) => Some(a.record_hash),
+            _ => None,
         }
     }
 
@@ -201,6 +228,19 @@ pub enum TxSubject {
         environment: String,
         /// The new version.
         version: u64,
+    },
+    /// An audit record appended to an agent's chain.
+    AuditRecord {
+        /// The agent (the submitter).
+        agent_id: String,
+        /// The record's session.
+        session_id: String,
+        /// The record's event type.
+        event_type: String,
+        /// Its position in the agent's chain (1 for the first).
+        sequence: u64,
+        /// Its record hash.
+        record_hash: [u8; 32],
     },
 }
 
@@ -334,7 +374,7 @@ impl Ledger {
             Kind::Certificate(_) => (TxKind::Certificate, self.params.max_certificate_tx_bytes),
             Kind::IdentityOp(_) => (TxKind::IdentityOp, self.params.max_identity_op_tx_bytes),
             Kind::PolicyOp(_) => (TxKind::PolicyOp, self.params.max_policy_op_tx_bytes),
-            Kind::AuditRecord(_) => return Err(Rejection::KindUnsupported(TxKind::AuditRecord)),
+            Kind::AuditRecord(_) => (TxKind::AuditRecord, self.params.max_audit_record_tx_bytes),
             Kind::Attestation(_) => return Err(Rejection::KindUnsupported(TxKind::Attestation)),
         };
         if bytes.len() > as_usize(limit) {
@@ -345,7 +385,7 @@ impl Ledger {
             });
         }
         check_name("submitter", &payload.submitter)?;
-        let body = decode_body(kind)?;
+        let body = decode_body(kind, &self.chain_id, &payload.submitter)?;
         let id = TxId::of_payload_bytes(bytes.get(payload_range.clone()).unwrap_or_default());
         Ok(DecodedTx {
             bytes: bytes.to_vec(),
@@ -546,6 +586,7 @@ impl Ledger {
                     op: "revoke",
                 }
             }
+            Body::Audit(a) => self.audit_record(view, tx, a, block_time_ms, &mut writes)?,
             Body::Policy {
                 service,
                 environment,
@@ -669,6 +710,70 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// The chain rules of an audit record: the next position of the agent's chain, linked to
+    /// its head, not dated before the head nor beyond the block time plus the clock skew.
+    fn audit_record(
+        &self,
+        view: &dyn StateView,
+        tx: &DecodedTx,
+        a: &AuditBody,
+        block_time_ms: u64,
+        writes: &mut Vec<Write>,
+    ) -> Result<TxSubject, TxError> {
+        let head = audit_head(view, &a.agent_id)?;
+        let (last, head_hash, head_time) = match &head {
+            None => (0, audit::GENESIS_PREVIOUS_HASH, 1),
+            Some(h) => {
+                let hash: [u8; 32] = h.record_hash.as_slice().try_into().map_err(|_| {
+                    crate::state::corrupt(&keys::audit_head(&a.agent_id), "record_hash length")
+                })?;
+                (h.sequence, hash, h.timestamp_ms)
+            }
+        };
+        if last == u64::MAX || a.sequence != last + 1 {
+            return Err(Rejection::AuditSequenceInvalid {
+                agent_id: a.agent_id.clone(),
+                expected: last.saturating_add(1),
+                got: a.sequence,
+            }
+            .into());
+        }
+        if a.previous_hash != head_hash {
+            return Err(Rejection::AuditPreviousHashMismatch {
+                agent_id: a.agent_id.clone(),
+                expected: hex::encode(head_hash),
+                got: hex::encode(a.previous_hash),
+            }
+            .into());
+        }
+        let max_ms =
+            block_time_ms.saturating_add(self.params.max_clock_skew_secs.saturating_mul(1000));
+        if a.timestamp_ms < head_time || a.timestamp_ms > max_ms {
+            return Err(Rejection::AuditTimestampInvalid {
+                timestamp_ms: a.timestamp_ms,
+                min_ms: head_time,
+                max_ms,
+            }
+            .into());
+        }
+        let rec = v1::AuditHeadRecord {
+            sequence: a.sequence,
+            record_hash: a.record_hash.to_vec(),
+            timestamp_ms: a.timestamp_ms,
+            tx_id: tx.id.0.to_vec(),
+        };
+        writes.push((keys::audit_head(&a.agent_id), Some(rec.encode_to_vec())));
+        Ok(TxSubject::AuditRecord {
+            agent_id: a.agent_id.clone(),
+            session_id: a.session_id.clone(),
+            event_type: a.event_type.clone(),
+            sequence: a.sequence,
+            record_hash: a.record_hash,
+        })
+    }
+}
+
 fn not_authorized(tx: &DecodedTx, action: &str, target: &str) -> TxError {
     Rejection::NotAuthorized {
         submitter: tx.submitter.clone(),
@@ -690,7 +795,7 @@ fn prost_varint_len(v: usize) -> usize {
     maat_proto::prost::encoding::encoded_len_varint(v as u64)
 }
 
-fn decode_body(kind: Kind) -> Result<Body, Rejection> {
+fn decode_body(kind: Kind, chain_id: &str, submitter: &str) -> Result<Body, Rejection> {
     match kind {
         Kind::Certificate(c) => {
             let request = match parse_certificate(&c.certificate_json) {
@@ -748,9 +853,41 @@ fn decode_body(kind: Kind) -> Result<Body, Rejection> {
                 signers: p.signers,
             })
         }
-        Kind::AuditRecord(_) => Err(Rejection::KindUnsupported(TxKind::AuditRecord)),
+        Kind::AuditRecord(r) => decode_audit(&r, chain_id, submitter),
         Kind::Attestation(_) => Err(Rejection::KindUnsupported(TxKind::Attestation)),
     }
+}
+
+/// The stateless checks of an audit record, cheapest first, and its record hash.
+fn decode_audit(r: &v1::AuditRecordTx, chain_id: &str, submitter: &str) -> Result<Body, Rejection> {
+    check_name("audit_record.agent_id", &r.agent_id)?;
+    if r.agent_id != submitter {
+        return Err(Rejection::AuditAgentMismatch {
+            agent_id: r.agent_id.clone(),
+            submitter: submitter.to_owned(),
+        });
+    }
+    check_name("audit_record.session_id", &r.session_id)?;
+    let commitment = audit::commitment(chain_id, r).map_err(|e| match e {
+        AuditRecordError::EventTypeUnknown(t) => Rejection::AuditEventTypeUnknown(t),
+        AuditRecordError::RiskInvalid(t) => Rejection::AuditRiskInvalid(t),
+        AuditRecordError::Data(d) => Rejection::AuditDataInvalid(d.to_string()),
+        AuditRecordError::Field(name, reason) => field(&format!("audit_record.{name}"), reason),
+    })?;
+    let previous_hash: [u8; 32] = r
+        .previous_hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| field("audit_record.previous_hash", "must be 32 bytes"))?;
+    Ok(Body::Audit(Box::new(AuditBody {
+        agent_id: r.agent_id.clone(),
+        session_id: r.session_id.clone(),
+        event_type: r.event_type.clone(),
+        sequence: r.sequence,
+        previous_hash,
+        timestamp_ms: r.timestamp_ms,
+        record_hash: audit::commitment_hash(&commitment),
+    })))
 }
 
 fn check_signers(signers: &[v1::EvidenceSigners]) -> Result<(), Rejection> {

@@ -17,7 +17,8 @@
 //! transaction is accepted); then the ledger's check at the latest committed state **plus
 //! the submitter's own pending transactions**: submitter registered and not revoked, nonce,
 //! envelope signature (verified once, kept as a [`maat_ledger::VerifiedTx`] token), and the
-//! kind's checks (for a certificate the full `maat-v1` checker at the given time).
+//! kind's checks (for a certificate the full `maat-v1` checker at the given time; for an audit
+//! record the agent's chain position over the same pending chain).
 //!
 //! # Error codes
 //! Every refusal is a [`MempoolError`] with a stable string code ([`MempoolError::code`]) and
@@ -38,6 +39,10 @@
 //! | `TX_NONCE_INVALID` | 1103 | | `CERTIFICATE_REJECTED` | 1401 |
 //! | `TX_SIGNATURE_INVALID` | 1104 | | `REQUESTED_BY_MISMATCH` | 1402 |
 //! | | | | `DEPLOYMENT_DUPLICATE` | 1403 |
+//! | `AUDIT_AGENT_MISMATCH` | 1601 | | `AUDIT_RISK_INVALID` | 1605 |
+//! | `AUDIT_SEQUENCE_INVALID` | 1602 | | `AUDIT_DATA_INVALID` | 1606 |
+//! | `AUDIT_PREVIOUS_HASH_MISMATCH` | 1603 | | `AUDIT_TIMESTAMP_INVALID` | 1607 |
+//! | `AUDIT_EVENT_TYPE_UNKNOWN` | 1604 | | | |
 //!
 //! The mempool's own codes ([`MempoolError::CODES`]):
 //!

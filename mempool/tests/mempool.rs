@@ -46,6 +46,33 @@ fn code(r: Result<maat_mempool::Admitted, MempoolError>) -> &'static str {
     }
 }
 
+/// Agent `agent`'s audit record at `sequence` after `previous_hash`, dated `time_ms`.
+fn audit_rec(
+    agent: &str,
+    sequence: u64,
+    previous_hash: [u8; 32],
+    time_ms: u64,
+) -> v1::AuditRecordTx {
+    v1::AuditRecordTx {
+        agent_id: agent.into(),
+        session_id: "s-1".into(),
+        event_type: "gate_decision".into(),
+        risk: "high".into(),
+        timestamp_ms: time_ms,
+        sequence,
+        previous_hash: previous_hash.to_vec(),
+        data_json: br#"{"decision":"deny"}"#.to_vec(),
+        salt: vec![sequence as u8; 32],
+    }
+}
+
+/// `audit_rec(agent, 1, zero, time_ms)` edited by `edit`, as a body.
+fn first_audit(agent: &str, time_ms: u64, edit: impl FnOnce(&mut v1::AuditRecordTx)) -> Kind {
+    let mut r = audit_rec(agent, 1, [0; 32], time_ms);
+    edit(&mut r);
+    body::audit_record(r)
+}
+
 /// A state whose reads fail.
 struct Broken;
 
@@ -67,8 +94,20 @@ fn every_kind_is_admitted_selected_and_applies() {
     let admin_n = c.next_nonce(ADMIN);
     let alice_n = c.next_nonce("alice");
     let ci_n = c.next_nonce("ci-0");
+    // Two audit records of ci-0's chain: the second is admitted while the first is pending.
+    let rec1 = audit_rec("ci-0", 1, [0; 32], c.time_ms);
+    let h1 = maat_ledger::audit::record_hash(&c.chain_id(), &rec1).expect("valid");
+    let rec2 = audit_rec("ci-0", 2, h1, c.time_ms);
     let txs = [
         (c.certificate_tx("ci-0", ci_n, "dep-1"), TxKind::Certificate),
+        (
+            c.tx("ci-0", ci_n + 1, body::audit_record(rec1)),
+            TxKind::AuditRecord,
+        ),
+        (
+            c.tx("ci-0", ci_n + 2, body::audit_record(rec2)),
+            TxKind::AuditRecord,
+        ),
         (
             c.tx(
                 ADMIN,
@@ -126,6 +165,7 @@ fn reject_cases(c: &mut Chain) -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let stranger = KeyPair::from_seed(Algorithm::Ed25519, &[99; 32]);
     let some_key = c.new_key(Algorithm::Ed25519);
     let chain_id = c.chain_id();
+    let now = c.time_ms;
 
     let non_canonical = {
         let mut tx = c.tx(ADMIN, admin_n, body::revoke("alice"));
@@ -171,8 +211,8 @@ fn reject_cases(c: &mut Chain) -> Vec<(&'static str, &'static str, Vec<u8>)> {
         ("TX_KIND_MISSING", "empty body", no_kind),
         (
             "KIND_UNSUPPORTED",
-            "audit record",
-            c.tx(ADMIN, admin_n, Kind::AuditRecord(vec![1])),
+            "attestation",
+            c.tx(ADMIN, admin_n, Kind::Attestation(vec![1])),
         ),
         (
             "TX_FIELD_INVALID",
@@ -294,6 +334,65 @@ fn reject_cases(c: &mut Chain) -> Vec<(&'static str, &'static str, Vec<u8>)> {
             "DEPLOYMENT_DUPLICATE",
             "already finalized",
             c.certificate_tx("ci-0", ci_n, "dep-done"),
+        ),
+        (
+            "AUDIT_AGENT_MISMATCH",
+            "a record for another agent's chain",
+            c.tx("alice", alice_n, first_audit("ci-0", now, |_| ())),
+        ),
+        (
+            "AUDIT_SEQUENCE_INVALID",
+            "a gap",
+            c.tx(
+                "alice",
+                alice_n,
+                first_audit("alice", now, |r| r.sequence = 2),
+            ),
+        ),
+        (
+            "AUDIT_PREVIOUS_HASH_MISMATCH",
+            "a first record naming a predecessor",
+            c.tx(
+                "alice",
+                alice_n,
+                first_audit("alice", now, |r| r.previous_hash = vec![1; 32]),
+            ),
+        ),
+        (
+            "AUDIT_EVENT_TYPE_UNKNOWN",
+            "event type `deploy`",
+            c.tx(
+                "alice",
+                alice_n,
+                first_audit("alice", now, |r| r.event_type = "deploy".into()),
+            ),
+        ),
+        (
+            "AUDIT_RISK_INVALID",
+            "risk `severe`",
+            c.tx(
+                "alice",
+                alice_n,
+                first_audit("alice", now, |r| r.risk = "severe".into()),
+            ),
+        ),
+        (
+            "AUDIT_DATA_INVALID",
+            "data is an array",
+            c.tx(
+                "alice",
+                alice_n,
+                first_audit("alice", now, |r| r.data_json = b"[]".to_vec()),
+            ),
+        ),
+        (
+            "AUDIT_TIMESTAMP_INVALID",
+            "dated an hour after the block",
+            c.tx(
+                "alice",
+                alice_n,
+                first_audit("alice", now + 3_600_000, |_| ()),
+            ),
         ),
     ]
 }

@@ -33,6 +33,12 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(e.to_string())
 }
 
+/// The driver has stopped: a client should retry elsewhere or later, as for any unavailable
+/// node (the chaos run found clients giving up on the former `INTERNAL` answer).
+fn shutting_down() -> ApiError {
+    ApiError::unavailable("the node is shutting down")
+}
+
 impl NodeRpc {
     async fn ask<T>(
         &self,
@@ -42,8 +48,8 @@ impl NodeRpc {
         self.commands
             .send(make(tx))
             .await
-            .map_err(|_| internal("the node is shutting down"))?;
-        rx.await.map_err(|_| internal("the node is shutting down"))
+            .map_err(|_| shutting_down())?;
+        rx.await.map_err(|_| shutting_down())
     }
 }
 

@@ -639,9 +639,8 @@ impl Driver {
     }
 
     fn send(&mut self, to: ValidatorIndex, message: Message) {
-        if to == self.core.me() {
-            let from = self.core.me();
-            self.queue.push_back(Event::Message { from, message });
+        if Some(to) == self.core.me() {
+            self.queue.push_back(Event::Message { from: to, message });
             return;
         }
         if let Some(peer) = self.peers.get(to.0 as usize) {
@@ -663,9 +662,9 @@ impl Driver {
             return;
         }
         let bytes = NetRequest::Consensus(message).encode();
-        let me = self.core.me().0 as usize;
+        let me = self.core.me().map(|v| v.0 as usize);
         for (i, peer) in self.peers.iter().enumerate() {
-            if i != me {
+            if Some(i) != me {
                 self.p2p.send(*peer, bytes.clone());
             }
         }
@@ -688,9 +687,9 @@ impl Driver {
         });
         warn!(round = p.block.round, "fault injection: equivocating");
         let bytes = NetRequest::Consensus(twin).encode();
-        let me = self.core.me().0 as usize;
+        let me = self.core.me().map(|v| v.0 as usize);
         for (i, peer) in self.peers.iter().enumerate() {
-            if i != me {
+            if Some(i) != me {
                 self.p2p.send(*peer, bytes.clone());
             }
         }
@@ -764,7 +763,7 @@ impl Driver {
     /// `None` when the state could not be read (no verdict).
     fn validate(&mut self, block_id: BlockId, block: &Arc<Block>) -> Option<bool> {
         if let Some((parent, time, header, executed)) = self.built.take() {
-            let own = block.proposer == self.core.me()
+            let own = Some(block.proposer) == self.core.me()
                 && block.parent == parent
                 && block.timestamp_ms == time
                 && block.app_header == header;

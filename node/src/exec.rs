@@ -40,15 +40,19 @@ pub struct Executed {
     pub outcome: BlockOutcome,
 }
 
+/// A block built by [`Executor::build`]: payload, application header, execution.
+pub type Built = (Vec<u8>, Vec<u8>, Arc<Executed>);
+
 /// Why a block cannot be executed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
     /// The payload or application header does not decode.
     #[error("undecodable block: {0}")]
     Undecodable(String),
-    /// The ledger refused the block (a transaction fails, or the header differs).
+    /// The ledger refused the block (a transaction fails, or the header differs). Boxed: the
+    /// rare, large variant would otherwise size every `Result` of the executor.
     #[error(transparent)]
-    Invalid(BlockError),
+    Invalid(Box<BlockError>),
     /// An ancestor is neither committed nor executed here.
     #[error("ancestor {0} is unknown")]
     MissingAncestor(BlockId),
@@ -61,7 +65,7 @@ impl From<BlockError> for ExecError {
     fn from(e: BlockError) -> Self {
         match e {
             BlockError::State(s) => ExecError::State(s),
-            other => ExecError::Invalid(other),
+            other => ExecError::Invalid(Box::new(other)),
         }
     }
 }
@@ -200,7 +204,7 @@ impl Executor {
         time_ms: u64,
         candidates: Vec<Vec<u8>>,
         known: &dyn KnownSignatures,
-    ) -> Result<(Vec<u8>, Vec<u8>, Arc<Executed>), ExecError> {
+    ) -> Result<Built, ExecError> {
         let (view, log) = self.state_after(parent)?;
         let built = self
             .ledger

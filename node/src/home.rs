@@ -269,16 +269,18 @@ pub fn testnet(
 pub struct LoadedHome {
     /// The chain.
     pub genesis: Genesis,
-    /// The consensus key.
+    /// The consensus key (unused by a full node, which never signs).
     pub validator_key: KeyPair,
-    /// Its position in the validator set.
-    pub validator_index: u32,
+    /// Its position in the validator set; `None`: the key is not in the genesis validator set,
+    /// and the node runs as a full node (follows the chain, never votes).
+    pub validator_index: Option<u32>,
     /// The libp2p Ed25519 secret seed.
     pub p2p_seed: [u8; 32],
 }
 
-/// Loads genesis and keys and checks they fit: the validator key is in the set and the p2p
-/// key is the peer id the genesis lists for it.
+/// Loads genesis and keys and checks they fit: a validator's p2p key is the peer id the genesis
+/// lists for it; a key outside the validator set makes a full node, whose p2p key must not be
+/// a validator's (it would take that validator's place on the network).
 ///
 /// # Errors
 /// [`HomeError`].
@@ -309,28 +311,41 @@ pub fn load(home: &Path, config: &NodeConfig) -> Result<LoadedHome, HomeError> {
         )));
     }
     let public = validator_key.public();
-    let Some(index) = genesis
+    let index = genesis
         .validators()
         .iter()
-        .position(|v| v.public_key == public)
-    else {
-        return Err(HomeError::Mismatch(format!(
-            "{}: this key is not in the genesis validator set (full nodes are not supported yet)",
-            key_path.display()
-        )));
-    };
+        .position(|v| v.public_key == public);
     let mut ed = [0u8; 32];
     ed.copy_from_slice(p2p_key.public().as_bytes());
     let peer_id = peer_id_from_ed25519(&ed);
-    let listed = &genesis.validators()[index].peer_id;
-    if &peer_id != listed {
-        return Err(HomeError::Mismatch(format!(
-            "{}: peer id {peer_id} differs from the genesis entry of validator {index} ({listed})",
-            p2p_path.display()
-        )));
+    match index {
+        Some(index) => {
+            let listed = &genesis.validators()[index].peer_id;
+            if &peer_id != listed {
+                return Err(HomeError::Mismatch(format!(
+                    "{}: peer id {peer_id} differs from the genesis entry of validator {index} \
+                     ({listed})",
+                    p2p_path.display()
+                )));
+            }
+        }
+        None => {
+            if let Some(v) = genesis
+                .validators()
+                .iter()
+                .position(|v| v.peer_id == peer_id)
+            {
+                return Err(HomeError::Mismatch(format!(
+                    "{}: peer id {peer_id} is validator {v}'s, but {} is not its consensus key \
+                     (a full node needs its own p2p key)",
+                    p2p_path.display(),
+                    key_path.display()
+                )));
+            }
+        }
     }
     Ok(LoadedHome {
-        validator_index: u32::try_from(index).unwrap_or(u32::MAX),
+        validator_index: index.map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
         p2p_seed: *p2p_key.secret_seed(),
         genesis,
         validator_key,
@@ -343,4 +358,57 @@ pub fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn testnet_opts() -> TestnetOptions {
+        TestnetOptions {
+            validators: 1,
+            chain_id: "maat-home-test".into(),
+            seed: [3; 32],
+            genesis_time_ms: 1_000,
+            params: ChainParams::default(),
+            p2p_base_port: 1,
+            rpc_base_port: 1,
+            grpc_base_port: 1,
+            metrics_base_port: 1,
+        }
+    }
+
+    #[test]
+    fn a_key_outside_the_set_loads_as_a_full_node_with_its_own_p2p_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (nodes, _) = testnet(&dir.path().join("net"), &testnet_opts()).unwrap();
+        let config = NodeConfig::default();
+        assert_eq!(
+            load(&nodes[0].home, &config).unwrap().validator_index,
+            Some(0)
+        );
+
+        let full = dir.path().join("full");
+        init(
+            &full,
+            &InitOptions {
+                genesis: Some(nodes[0].home.join("genesis.json")),
+                chain_id: String::new(),
+                config: config.clone(),
+            },
+        )
+        .unwrap();
+        assert_eq!(load(&full, &config).unwrap().validator_index, None);
+
+        // A full node with a validator's p2p key would impersonate it on the network.
+        std::fs::copy(
+            nodes[0].home.join("keys/p2p.json"),
+            full.join("keys/p2p.json"),
+        )
+        .unwrap();
+        match load(&full, &config) {
+            Err(HomeError::Mismatch(m)) => assert!(m.contains("validator 0's"), "{m}"),
+            other => panic!("expected a mismatch, got {:?}", other.err()),
+        }
+    }
 }

@@ -172,7 +172,8 @@ fn parse_addrs(list: &[String], what: &str) -> Result<Vec<maat_p2p::Multiaddr>, 
         .collect()
 }
 
-/// Runs a validator from `home` until `shutdown` resolves. `on_ready` gets the bound addresses
+/// Runs a validator, or a full node when the home's key is not in the genesis validator set,
+/// from `home` until `shutdown` resolves. `on_ready` gets the bound addresses
 /// once every service listens.
 ///
 /// # Errors
@@ -194,7 +195,8 @@ pub async fn run(
     }
     let fault = fault_of(&config, home)?;
     let ccfg = consensus_config(&genesis);
-    let me = ValidatorIndex(loaded.validator_index);
+    // `None`: a full node (its key is not in the genesis validator set).
+    let me = loaded.validator_index.map(ValidatorIndex);
 
     let data_dir = NodeConfig::resolve(home, &config.node.data_dir);
     let store = Arc::new(Store::open(&data_dir, &StoreOptions::new(genesis.hash()))?);
@@ -203,7 +205,10 @@ pub async fn run(
     let root_height = recovered.root.block.height;
     info!(
         chain = genesis.chain_id(),
-        validator = me.0,
+        role = match me {
+            Some(v) => format!("validator {}", v.0),
+            None => "full node".to_owned(),
+        },
         height = root_height,
         pending_blocks = recovered.blocks.len(),
         "resuming"
@@ -214,14 +219,17 @@ pub async fn run(
         .map_err(|e| NodeError::Config(format!("validator set: {e}")))?;
     let validator_key = Arc::new(loaded.validator_key);
     let signer = MlDsaSigner(validator_key.clone());
-    let core = Core::new(
-        ccfg.clone(),
-        chain.validators,
-        me,
-        signer.clone(),
-        chain.verifier,
-        recovered,
-    )
+    let core = match me {
+        Some(me) => Core::new(
+            ccfg.clone(),
+            chain.validators,
+            me,
+            signer.clone(),
+            chain.verifier,
+            recovered,
+        ),
+        None => Core::new_observer(ccfg.clone(), chain.validators, chain.verifier, recovered),
+    }
     .map_err(|e| match e {
         maat_consensus::InitError::NotAValidator => {
             NodeError::Config("this node's key is not in the validator set".into())
@@ -255,10 +263,11 @@ pub async fn run(
         listen: parse_addrs(&config.p2p.listen, "p2p.listen")?,
         bootstrap: parse_addrs(&config.p2p.bootstrap, "p2p.bootstrap")?,
         chain_hash: genesis.hash(),
+        // Every validator but ourselves; a full node stays connected to all of them.
         keep_connected: peers
             .iter()
             .enumerate()
-            .filter(|(i, _)| *i != me.0 as usize)
+            .filter(|(i, _)| me.is_none_or(|m| *i != m.0 as usize))
             .map(|(_, p)| *p)
             .collect(),
         max_message_bytes: config.p2p.max_message_bytes,
@@ -270,6 +279,7 @@ pub async fn run(
 
     let metrics = metrics::NodeMetrics::new();
     metrics.height.set(root_height as i64);
+    metrics.validator.set(me.map_or(-1, |v| i64::from(v.0)));
     let mut bound = BoundAddrs::default();
     let mut metrics_task = None;
     if !config.metrics.listen.is_empty() {
@@ -299,7 +309,7 @@ pub async fn run(
         store: store.clone(),
         status: status_rx,
         genesis: genesis.clone(),
-        validator: Some(me.0),
+        validator: me.map(|v| v.0),
         events: events_tx.clone(),
     });
     let mut rpc_server = None;
@@ -318,7 +328,8 @@ pub async fn run(
         bound.grpc = Some(server.local_addr());
         grpc_server = Some(server);
     }
-    let checkpoints = CheckpointBook::new(&genesis, Some((me.0 as usize, validator_key)))
+    // A full node cosigns nothing but still collects the validators' cosignatures.
+    let checkpoints = CheckpointBook::new(&genesis, me.map(|v| (v.0 as usize, validator_key)))
         .map_err(|e| NodeError::Config(format!("checkpoint keys: {e}")))?;
 
     let domain = SigningDomain {

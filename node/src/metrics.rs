@@ -21,6 +21,8 @@ pub struct NodeMetrics {
     registry: Registry,
     /// Height of the last committed block.
     pub height: Gauge,
+    /// This node's validator index; -1 for a full node (the node's role).
+    pub validator: Gauge,
     /// Current consensus round.
     pub round: Gauge,
     /// Transactions committed.
@@ -66,14 +68,12 @@ impl NodeMetrics {
     #[must_use]
     pub fn new() -> Arc<Self> {
         let mut registry = Registry::with_prefix("maat");
-        let commit_latency = Histogram::new(
-            [
-                0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
-            ]
-            .into_iter(),
-        );
+        let commit_latency = Histogram::new([
+            0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0, 30.0,
+        ]);
         let m = NodeMetrics {
             height: Gauge::default(),
+            validator: Gauge::default(),
             round: Gauge::default(),
             committed_txs: Counter::default(),
             committed_blocks: Counter::default(),
@@ -99,6 +99,11 @@ impl NodeMetrics {
             "height",
             "Height of the last committed block",
             m.height.clone(),
+        );
+        registry.register(
+            "validator",
+            "This node's validator index, -1 for a full node",
+            m.validator.clone(),
         );
         registry.register("round", "Current consensus round", m.round.clone());
         registry.register(
@@ -204,7 +209,7 @@ pub async fn serve(
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                     let metrics = metrics.clone();
                     async move {
-                        let response = if req.uri().path() == "/metrics" {
+                        if req.uri().path() == "/metrics" {
                             Response::builder()
                                 .header(
                                     "content-type",
@@ -215,8 +220,7 @@ pub async fn serve(
                             Response::builder()
                                 .status(StatusCode::NOT_FOUND)
                                 .body(Full::new(Bytes::from_static(b"try /metrics\n")))
-                        };
-                        response
+                        }
                     }
                 });
                 if let Err(e) = http1::Builder::new()

@@ -128,6 +128,12 @@ pub mod body {
         })
     }
 
+    /// An audit record (see `maat_ledger::audit` for the record hash and the data rules).
+    #[must_use]
+    pub fn audit_record(record: v1::AuditRecordTx) -> Kind {
+        Kind::AuditRecord(record)
+    }
+
     fn identity(op: v1::identity_op::Op) -> Kind {
         Kind::IdentityOp(v1::IdentityOp { op: Some(op) })
     }

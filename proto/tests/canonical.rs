@@ -190,9 +190,42 @@ fn keys_convert_both_ways() {
 
 #[test]
 fn reserved_kinds_keep_their_bytes() {
-    let p = tx::payload("c", "a", 1, Kind::AuditRecord(b"opaque".to_vec()));
+    let p = tx::payload("c", "a", 1, Kind::Attestation(b"opaque".to_vec()));
     let bytes = p.encode_to_vec();
     assert_eq!(decode_canonical::<v1::TxPayload>(&bytes, 100), Ok(p));
+}
+
+#[test]
+fn audit_record_layout() {
+    // docs/PROTOCOL-ENCODING.md, "AuditRecordTx": tag 4 of TxBody, fields in tag order.
+    let rec = v1::AuditRecordTx {
+        agent_id: "a".into(),
+        session_id: "s".into(),
+        event_type: "gate_decision".into(),
+        risk: "low".into(),
+        timestamp_ms: 5,
+        sequence: 1,
+        previous_hash: vec![0; 32],
+        data_json: b"{}".to_vec(),
+        salt: vec![7; 32],
+    };
+    let body = v1::TxBody {
+        kind: Some(body::audit_record(rec.clone())),
+    }
+    .encode_to_vec();
+    let inner = rec.encode_to_vec();
+    assert_eq!(body[0], 0x22, "TxBody field 4, length-delimited");
+    assert_eq!(&body[2..], &inner[..]);
+    let mut want = vec![0x0a, 1, b'a', 0x12, 1, b's', 0x1a, 13];
+    want.extend_from_slice(b"gate_decision");
+    want.extend_from_slice(&[0x22, 3]);
+    want.extend_from_slice(b"low");
+    want.extend_from_slice(&[0x28, 5, 0x30, 1, 0x3a, 32]);
+    want.extend_from_slice(&[0; 32]);
+    want.extend_from_slice(&[0x42, 2, b'{', b'}', 0x4a, 32]);
+    want.extend_from_slice(&[7; 32]);
+    assert_eq!(inner, want);
+    assert_eq!(decode_canonical::<v1::AuditRecordTx>(&inner, 1000), Ok(rec));
 }
 
 fn name() -> impl Strategy<Value = String> {
@@ -229,6 +262,29 @@ fn kind() -> impl Strategy<Value = Kind> {
                 body::policy(&s, &e, j, &[("a", &["x"], &[]), ("b", &[], &["r"])])
             }),
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(Kind::Attestation),
+        (
+            name(),
+            name(),
+            any::<u64>(),
+            any::<u64>(),
+            any::<[u8; 32]>(),
+            proptest::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(
+                |(agent_id, session_id, timestamp_ms, sequence, h, data_json)| {
+                    body::audit_record(v1::AuditRecordTx {
+                        agent_id,
+                        session_id,
+                        event_type: "gate_decision".into(),
+                        risk: "low".into(),
+                        timestamp_ms,
+                        sequence,
+                        previous_hash: h.to_vec(),
+                        data_json,
+                        salt: h.to_vec(),
+                    })
+                }
+            ),
     ]
 }
 

@@ -18,6 +18,17 @@
 //! - [`Workload::invalid_certificate_tx`]: a well-formed transaction with a valid envelope
 //!   signature (the rogue submitter, nonce 1, which never advances) whose certificate fails
 //!   the maat-v1 check (the unit tests failed, so `test_passed` does not hold).
+//! - Audit records: [`Workload::audit_setup_txs`] registers `A` agent identities
+//!   ([`DEFAULT_AGENTS`], [`Workload::with_agents`]; admin nonces continue after
+//!   [`Workload::setup_txs`]: commit it first). [`Workload::audit_record_txs`]`(range, now_ms)`
+//!   / [`Workload::audit_record_tx`]`(i, now_ms)`: record `i` is a `gate_decision` with about
+//!   200 bytes of data, appended by agent `i % A` ([`Workload::agent_index`]) at sequence
+//!   and nonce `i / A + 1` ([`Workload::audit_sequence`]), linked to the agent's previous
+//!   record `i - A`. Every record carries `timestamp_ms = now_ms`, and the links cover it:
+//!   **build a whole stream with one `now_ms`** (the run's start). Records are valid in
+//!   blocks timed from `now_ms` minus the chain's clock skew on, with no upper bound. Same
+//!   ordering contract as certificates: send each agent's records to one node, in increasing
+//!   `i`.
 //!
 //! Every key is Ed25519, derived from the seed; identity names carry a tag derived from the
 //! seed (`wl-<tag>-...`), so workloads with different seeds can run on one chain (the policy
@@ -29,6 +40,7 @@ use maat_certificate::json::{JsonInt, Object, Value};
 use maat_certificate::maat_v1::{CertificateBuilder, EvidenceItem, Policy, Request, parse_policy};
 use maat_crypto::blake3_id;
 use maat_crypto::sig::{Algorithm, KeyPair};
+use maat_ledger::audit::{self, GENESIS_PREVIOUS_HASH, RISK_LEVELS};
 use maat_proto::tx::{self, body};
 use maat_proto::v1::tx_body::Kind;
 use maat_proto::{Message, TxId, v1};
@@ -45,6 +57,10 @@ pub const CI_ROLE: &str = "ci";
 pub const SCANNER_ROLE: &str = "scanner";
 /// Default number of submitters `K`.
 pub const DEFAULT_SUBMITTERS: usize = 8;
+/// Default number of audit agents `A`.
+pub const DEFAULT_AGENTS: usize = 8;
+/// The event type of the workload's audit records.
+pub const AUDIT_EVENT_TYPE: &str = "gate_decision";
 
 /// Who may sign each evidence type: `(type, identities, roles)`.
 const SIGNERS: [(&str, &[&str], &[&str]); 7] = [
@@ -66,6 +82,9 @@ pub enum WorkloadError {
     /// Nonces start at 1.
     #[error("the admin's next nonce must be at least 1")]
     ZeroNonce,
+    /// `A` must be at least 1.
+    #[error("a workload needs at least one audit agent")]
+    NoAgents,
 }
 
 /// One evidence item to sign: id, type, value fields (after `deployment_id`), signer.
@@ -86,6 +105,7 @@ pub struct Workload {
     seed: [u8; 32],
     tag: String,
     submitters: Vec<Actor>,
+    agents: Vec<Actor>,
     ci: Actor,
     scanner: Actor,
     rogue: Actor,
@@ -125,13 +145,71 @@ impl Workload {
             scanner: actor("scanner", 0),
             rogue: actor("rogue", 0),
             submitters: Vec::new(),
+            agents: Vec::new(),
             seed,
             tag,
             // Invariant: POLICY_JSON is a constant that parses (unit test `policy_parses`).
             policy: parse_policy(POLICY_JSON.as_bytes()).expect("POLICY_JSON is valid"),
         };
         w.set_submitters(DEFAULT_SUBMITTERS);
+        w.set_agents(DEFAULT_AGENTS);
         w
+    }
+
+    fn set_agents(&mut self, a: usize) {
+        self.agents = (0..a as u64)
+            .map(|j| Actor {
+                id: format!("wl-{}-agent-{j}", self.tag),
+                key: derive_key(&self.seed, "agent", j),
+            })
+            .collect();
+    }
+
+    /// Uses `a` audit agents instead of [`DEFAULT_AGENTS`] (agent `j` is the same identity
+    /// for every `a > j`).
+    ///
+    /// # Errors
+    /// [`WorkloadError::NoAgents`] for `a == 0`.
+    pub fn with_agents(mut self, a: usize) -> Result<Workload, WorkloadError> {
+        if a == 0 {
+            return Err(WorkloadError::NoAgents);
+        }
+        self.set_agents(a);
+        Ok(self)
+    }
+
+    /// `A`, the number of audit agents.
+    #[must_use]
+    pub fn agents(&self) -> usize {
+        self.agents.len()
+    }
+
+    /// The agent of audit record `i`: `i % A`.
+    #[must_use]
+    pub fn agent_index(&self, i: u64) -> usize {
+        usize::try_from(i % self.a()).unwrap_or(0)
+    }
+
+    /// The identity id of agent `j` (`None` for `j >= A`).
+    #[must_use]
+    pub fn agent_id(&self, j: usize) -> Option<&str> {
+        self.agents.get(j).map(|a| a.id.as_str())
+    }
+
+    /// The signing key of agent `j` (`None` for `j >= A`).
+    #[must_use]
+    pub fn agent_key(&self, j: usize) -> Option<&KeyPair> {
+        self.agents.get(j).map(|a| &a.key)
+    }
+
+    /// The sequence number, and nonce, of audit record `i`: `i / A + 1`.
+    #[must_use]
+    pub fn audit_sequence(&self, i: u64) -> u64 {
+        i / self.a() + 1
+    }
+
+    fn a(&self) -> u64 {
+        (self.agents.len() as u64).max(1)
     }
 
     fn set_submitters(&mut self, k: usize) {
@@ -269,6 +347,107 @@ impl Workload {
             .collect()
     }
 
+    /// The admin's transactions registering the `A` agents (no roles), with the admin nonces
+    /// that follow [`Self::setup_txs`]'s (commit that first). `A` transactions.
+    #[must_use]
+    pub fn audit_setup_txs(&self) -> Vec<Vec<u8>> {
+        let first = self
+            .admin_next_nonce
+            .saturating_add(self.submitters.len() as u64 + 4);
+        self.agents
+            .iter()
+            .zip(first..)
+            .map(|(a, nonce)| {
+                self.sign(
+                    &self.admin,
+                    nonce,
+                    body::register(&a.id, &a.key.public(), &[]),
+                )
+            })
+            .collect()
+    }
+
+    /// The audit records `range` (unsigned), every timestamp `now_ms`. Builds each agent's
+    /// chain from its first record (hashing only): linear in `range.end`.
+    #[must_use]
+    pub fn audit_records(&self, range: Range<u64>, now_ms: u64) -> Vec<v1::AuditRecordTx> {
+        let mut heads = vec![GENESIS_PREVIOUS_HASH; self.agents.len()];
+        let mut out = Vec::new();
+        for i in 0..range.end {
+            let j = self.agent_index(i);
+            let Some(head) = heads.get_mut(j) else {
+                break;
+            };
+            let rec = self.audit_record_at(i, now_ms, *head);
+            // Every field is valid by construction, so the hash always exists.
+            *head = audit::record_hash(&self.chain_id, &rec).unwrap_or_default();
+            if i >= range.start {
+                out.push(rec);
+            }
+        }
+        out
+    }
+
+    fn audit_record_at(&self, i: u64, now_ms: u64, previous_hash: [u8; 32]) -> v1::AuditRecordTx {
+        let j = self.agent_index(i);
+        let agent = self.agent_id(j).unwrap_or_default();
+        let mut salt_input = self.seed.to_vec();
+        salt_input.extend_from_slice(&i.to_be_bytes());
+        // Keys in canonical (sorted) order, ASCII values without escapes: canonical JSON.
+        let data = format!(
+            concat!(
+                r#"{{"decision":"{}","gate":"deploy-gate","intent":"deploy {} to {}","#,
+                r#""policy":"checkout-prod","reason":"policy satisfied; evidence complete; "#,
+                r#"no critical findings","request":"req-{}-{}"}}"#
+            ),
+            if i % 5 == 4 { "escalate" } else { "allow" },
+            SERVICE,
+            ENVIRONMENT,
+            self.tag,
+            i
+        );
+        v1::AuditRecordTx {
+            agent_id: agent.to_owned(),
+            session_id: format!("wl-{}-session-{j}", self.tag),
+            event_type: AUDIT_EVENT_TYPE.into(),
+            risk: RISK_LEVELS[usize::try_from(i % 4).unwrap_or(0)].into(),
+            timestamp_ms: now_ms.max(1),
+            sequence: self.audit_sequence(i),
+            previous_hash: previous_hash.to_vec(),
+            data_json: data.into_bytes(),
+            salt: blake3_id("workload-audit-salt", &salt_input).to_vec(),
+        }
+    }
+
+    fn sign_audit(&self, i: u64, rec: v1::AuditRecordTx) -> Vec<u8> {
+        let agent = &self.agents[self.agent_index(i)];
+        self.sign(agent, self.audit_sequence(i), body::audit_record(rec))
+    }
+
+    /// Audit record transaction `i` (see the module docs: one `now_ms` per stream). Costs a
+    /// hash per earlier record of the same agent; prefer [`Self::audit_record_txs`] for a
+    /// stream.
+    #[must_use]
+    pub fn audit_record_tx(&self, i: u64, now_ms: u64) -> Vec<u8> {
+        let rec = self
+            .audit_records(i..i.saturating_add(1), now_ms)
+            .pop()
+            .unwrap_or_default();
+        self.sign_audit(i, rec)
+    }
+
+    /// Audit record transactions for every `i` in `range`, in order (chains hashed on one
+    /// core, signed on all cores).
+    #[must_use]
+    pub fn audit_record_txs(&self, range: Range<u64>, now_ms: u64) -> Vec<Vec<u8>> {
+        let recs = self.audit_records(range.clone(), now_ms);
+        let start = range.start;
+        par_build(range, |i| {
+            let k = usize::try_from(i - start).unwrap_or(usize::MAX);
+            self.sign_audit(i, recs.get(k).cloned().unwrap_or_default())
+        })
+    }
+
     /// Certificate transaction `i`, evidence signed at `now_ms` (ms since the UNIX epoch):
     /// valid in blocks timed from `now_ms` (minus the chain's clock skew) to `now_ms` + 1 h.
     #[must_use]
@@ -281,38 +460,7 @@ impl Workload {
     /// Certificate transactions for every `i` in `range`, in order, built on all cores.
     #[must_use]
     pub fn certificate_txs(&self, range: Range<u64>, now_ms: u64) -> Vec<Vec<u8>> {
-        let n = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
-        let threads = std::thread::available_parallelism()
-            .map_or(1, std::num::NonZero::get)
-            .min(n.div_ceil(16))
-            .max(1);
-        if threads == 1 {
-            return range.map(|i| self.certificate_tx(i, now_ms)).collect();
-        }
-        let chunk = (n.div_ceil(threads)) as u64;
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads as u64)
-                .map(|t| {
-                    let start = range
-                        .start
-                        .saturating_add(t.saturating_mul(chunk))
-                        .min(range.end);
-                    let end = start.saturating_add(chunk).min(range.end);
-                    s.spawn(move || {
-                        (start..end)
-                            .map(|i| self.certificate_tx(i, now_ms))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| match h.join() {
-                    Ok(v) => v,
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
-        })
+        par_build(range, |i| self.certificate_tx(i, now_ms))
     }
 
     /// A transaction with a valid envelope (the rogue submitter, nonce 1) whose certificate
@@ -408,6 +556,42 @@ impl Workload {
         }
         b.build()
     }
+}
+
+/// `build(i)` for every `i` in `range`, in order, on all cores.
+fn par_build<F>(range: Range<u64>, build: F) -> Vec<Vec<u8>>
+where
+    F: Fn(u64) -> Vec<u8> + Sync,
+{
+    let build = &build;
+    let n = usize::try_from(range.end.saturating_sub(range.start)).unwrap_or(usize::MAX);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(n.div_ceil(16))
+        .max(1);
+    if threads == 1 {
+        return range.map(build).collect();
+    }
+    let chunk = (n.div_ceil(threads)) as u64;
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads as u64)
+            .map(|t| {
+                let start = range
+                    .start
+                    .saturating_add(t.saturating_mul(chunk))
+                    .min(range.end);
+                let end = start.saturating_add(chunk).min(range.end);
+                s.spawn(move || (start..end).map(build).collect::<Vec<_>>())
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| match h.join() {
+                Ok(v) => v,
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
 }
 
 /// The id of a transaction given its bytes (`None` if they do not decode to a transaction

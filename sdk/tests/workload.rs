@@ -6,10 +6,12 @@ use std::time::Instant;
 
 use maat_crypto::merkle::Frontier;
 use maat_crypto::sig::KeyPair;
+use maat_ledger::state::audit_head;
 use maat_ledger::{
     BlockError, BlockOutcome, Genesis, GenesisSpec, Ledger, MemoryState, Rejection, TxError,
 };
-use maat_sdk::workload::{self, DEFAULT_SUBMITTERS, Workload};
+use maat_ledger::{TxKind, TxSubject};
+use maat_sdk::workload::{self, DEFAULT_AGENTS, DEFAULT_SUBMITTERS, Workload};
 
 /// A one-hour-old chain: evidence signed "now", blocks a second apart after it.
 const HOUR_MS: u64 = 3_600_000;
@@ -204,4 +206,114 @@ fn two_workloads_share_a_chain_and_building_is_deterministic() {
     assert_eq!(w1.certificate_tx(3, now), w1.certificate_tx(3, now));
     assert_ne!(w1.deployment_id(3), w2.deployment_id(3));
     assert_ne!(w1.submitter_id(0), w2.submitter_id(0));
+}
+
+fn audit_setup(seed: [u8; 32], agents: usize) -> (Chain, Workload) {
+    let (mut c, admin) = Chain::new();
+    let w = Workload::new(c.chain_id(), admin, seed)
+        .with_agents(agents)
+        .expect("agents");
+    let mut setup = w.setup_txs();
+    let audit = w.audit_setup_txs();
+    assert_eq!(audit.len(), agents);
+    setup.extend(audit);
+    c.commit(&setup);
+    (c, w)
+}
+
+#[test]
+fn audit_records_stream_through_blocks_in_order() {
+    let (mut c, w) = audit_setup([10; 32], DEFAULT_AGENTS);
+    let now = c.time;
+    let txs = w.audit_record_txs(0..200, now);
+    assert_eq!(txs.len(), 200);
+    for t in &txs {
+        assert!(t.len() < 600, "a small record: {} bytes", t.len());
+    }
+    // The single-record builder gives the same bytes (Ed25519 signing is deterministic).
+    for i in [0, 7, 8, 123] {
+        assert_eq!(w.audit_record_tx(i, now), txs[i as usize], "{i}");
+    }
+    for block in txs.chunks(50) {
+        let out = c.commit(block);
+        for applied in &out.txs {
+            assert_eq!(applied.effects.kind, TxKind::AuditRecord);
+            assert!(matches!(
+                applied.effects.subject,
+                TxSubject::AuditRecord { .. }
+            ));
+        }
+    }
+    for j in 0..DEFAULT_AGENTS {
+        let id = w.agent_id(j).expect("agent");
+        let head = audit_head(&c.state, id).expect("state").expect("head");
+        assert_eq!(head.sequence, 25, "{id}");
+        assert_eq!(c.ledger.next_nonce(&c.state, id).expect("state"), 26);
+    }
+    // The stream continues (in a later block, with the same `now`); a replay does not pass.
+    let next = w.audit_record_txs(200..208, now);
+    c.commit(&next);
+    assert!(
+        c.ledger
+            .check_bytes(&c.state, &txs[5], c.time + 1000)
+            .is_err()
+    );
+    // Certificates and audit records of one workload mix in a block.
+    c.time += HOUR_MS;
+    let mut mixed = w.certificate_txs(0..16, c.time);
+    mixed.extend(w.audit_record_txs(208..224, now));
+    c.commit(&mixed);
+}
+
+#[test]
+fn audit_records_out_of_order_are_rejected() {
+    let (c, w) = audit_setup([11; 32], 3);
+    let now = c.time;
+    assert_eq!(
+        (0..7)
+            .map(|i| (w.agent_index(i), w.audit_sequence(i)))
+            .collect::<Vec<_>>(),
+        [(0, 1), (1, 1), (2, 1), (0, 2), (1, 2), (2, 2), (0, 3)]
+    );
+    let txs = w.audit_record_txs(0..6, now);
+    // Agent 0's second record before its first: the block is invalid.
+    let swapped = [txs[3].clone(), txs[0].clone()];
+    match c
+        .ledger
+        .apply_block(&c.state, c.time + 1000, &swapped, &c.log)
+    {
+        Err(BlockError::TxRejected { index, .. }) => assert_eq!(index, 0),
+        other => panic!("expected an invalid block, got {other:?}"),
+    }
+    let reject = |t: &[u8]| match c.ledger.check_bytes(&c.state, t, c.time + 1000) {
+        Err(TxError::Rejected(r)) => r,
+        other => panic!("expected a rejection, got {other:?}"),
+    };
+    assert_eq!(reject(&txs[3]).code(), "TX_NONCE_INVALID");
+    // Built from a stream with another `now`, record 3 links to a record that never existed.
+    let other_now = w.audit_record_tx(3, now + 1);
+    let mut o = maat_ledger::Overlay::new(&c.state);
+    let first = c.ledger.decode(&txs[0]).expect("decodes");
+    c.ledger
+        .apply(&mut o, &first, None, c.time + 1000)
+        .expect("record 0");
+    let bad = c.ledger.decode(&other_now).expect("decodes");
+    match c.ledger.check(&o, &bad, c.time + 1000) {
+        Err(TxError::Rejected(r)) => assert_eq!(r.code(), "AUDIT_PREVIOUS_HASH_MISMATCH"),
+        other => panic!("expected a fork, got {other:?}"),
+    }
+    // In order, everything passes.
+    c.ledger
+        .apply_block(&c.state, c.time + 1000, &txs, &c.log)
+        .expect("in order");
+    assert_eq!(
+        Workload::new(
+            c.chain_id(),
+            KeyPair::from_seed(maat_crypto::sig::Algorithm::Ed25519, &[1; 32]),
+            [1; 32]
+        )
+        .with_agents(0)
+        .err(),
+        Some(workload::WorkloadError::NoAgents)
+    );
 }

@@ -1,4 +1,4 @@
-//! `maatd`: the Maat validator node.
+//! `maatd`: the Maat node (a validator, or a full node when its key is not in the genesis).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,7 +10,11 @@ use maat_node::config::NodeConfig;
 use maat_node::home::{self, InitOptions, TestnetOptions};
 
 #[derive(Parser)]
-#[command(name = "maatd", version, about = "Maat validator node")]
+#[command(
+    name = "maatd",
+    version,
+    about = "Maat node: a validator, or a full node when its key is not in the genesis validator set"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,7 +23,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Create a node home: keys, genesis (given or a new one-validator chain) and a config
-    /// file with every default written out.
+    /// file with every default written out. With `--genesis` the keys are fresh: the node runs
+    /// as a full node (follows and serves the chain, never votes) unless its validator key and
+    /// peer id are added to that genesis.
     Init {
         /// Home directory.
         #[arg(long, env = "MAAT_HOME")]
@@ -64,7 +70,8 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         empty_block_interval_ms: u64,
     },
-    /// Run the node until SIGTERM or SIGINT.
+    /// Run the node until SIGTERM or SIGINT: as a validator if the home's key is in the
+    /// genesis validator set, otherwise as a full node.
     Start {
         /// Home directory.
         #[arg(long, env = "MAAT_HOME")]

@@ -261,6 +261,48 @@ impl Testnet {
         }
     }
 
+    /// Adds a full node: a home made by `maatd init --genesis` (fresh keys, not in the validator
+    /// set) for this network's genesis, bootstrapping from node 0. Returns its index.
+    pub fn add_full_node(&mut self) -> usize {
+        let index = self.nodes.len();
+        let home_dir = self.dir.path().join(format!("full{index}"));
+        // The very file the validators use (the chain's identity is its hash).
+        let genesis_file = self.nodes[0].home.join("genesis.json");
+        home::init(
+            &home_dir,
+            &home::InitOptions {
+                genesis: Some(genesis_file),
+                chain_id: self.genesis.chain_id().to_owned(),
+                config: maat_node::config::NodeConfig::default(),
+            },
+        )
+        .expect("full node home");
+        let p2p = load_key_file(home_dir.join("keys/p2p.json"))
+            .expect("p2p key")
+            .key_pair;
+        let mut ed = [0u8; 32];
+        ed.copy_from_slice(p2p.public().as_bytes());
+        let ports = free_ports(4);
+        let bootstrap = format!(
+            "/ip4/127.0.0.1/tcp/{}/p2p/{}",
+            self.nodes[0].p2p_port, self.nodes[0].peer_id
+        );
+        self.nodes.push(Node {
+            index,
+            log: self.dir.path().join(format!("node{index}.log")),
+            home: home_dir,
+            p2p_port: ports[0],
+            rpc_port: ports[1],
+            grpc_port: ports[2],
+            metrics_port: ports[3],
+            peer_id: maat_ledger::genesis::peer_id_from_ed25519(&ed),
+            bootstrap,
+            extra: Vec::new(),
+            child: None,
+        });
+        index
+    }
+
     pub fn start_all(&mut self) {
         for n in &mut self.nodes {
             n.start();
