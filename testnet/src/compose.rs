@@ -75,7 +75,7 @@ fn list(items: &[String]) -> String {
 /// # Errors
 /// [`TestnetError::Config`] for an unusable spec.
 pub fn render(spec: &ComposeSpec) -> Result<String, TestnetError> {
-    if spec.validators == 0 || spec.validators + spec.full_nodes > 80 {
+    if spec.validators == 0 || spec.validators.saturating_add(spec.full_nodes) > 80 {
         return Err(TestnetError::Config(
             "compose: 1 to 80 nodes (the bridge network's fixed addresses)".into(),
         ));

@@ -196,7 +196,7 @@ fn ports(base: u16, i: usize) -> Result<[u16; 4], TestnetError> {
 /// # Errors
 /// [`TestnetError`].
 pub fn init(dir: &Path, spec: &InitSpec) -> Result<Testnet, TestnetError> {
-    let total = spec.validators + spec.full_nodes;
+    let total = spec.validators.saturating_add(spec.full_nodes);
     if spec.validators == 0 {
         return Err(TestnetError::Config(
             "at least one validator is needed".into(),
