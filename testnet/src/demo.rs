@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use maat_sdk::proof::{verify_checkpoint, verify_finality_proof};
-use maat_sdk::workload::Workload;
 use serde::Serialize;
 
 use crate::TestnetError;
@@ -111,27 +110,12 @@ pub async fn run(
         [a] => (a.clone(), a.clone()),
         [] => return Err(TestnetError::Config("no validator is running".into())),
     };
-    let admin = genesis
-        .admins()
-        .first()
-        .map(|a| a.id.clone())
-        .ok_or_else(|| TestnetError::Config("the genesis has no admin".into()))?;
     let c1 = net.client(&first)?;
-    let identity = c1.identity(&admin).await?;
-    let next = identity
-        .as_ref()
-        .and_then(|v| v.get("last_nonce"))
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(0)
-        + 1;
-    let w = Workload::new(genesis.chain_id(), net.admin_key()?, seed)
-        .with_submitters(1)
-        .and_then(|w| w.with_admin(admin.clone(), next))
-        .map_err(|e| TestnetError::Config(e.to_string()))?;
+    let w = crate::load::admin_workload(net, &c1, seed, 1).await?;
 
-    progress(&format!(
-        "registering identities (CI signer, scanner, submitter) and the checkout/production policy, signed by {admin}"
-    ));
+    progress(
+        "registering identities (CI signer, scanner, submitter) and the checkout/production policy, signed by the genesis admin",
+    );
     let mut last = None;
     for tx in w.setup_txs() {
         last = Some(c1.submit_tx(&tx).await?);

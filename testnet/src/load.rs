@@ -220,17 +220,36 @@ impl Prepared {
     }
 }
 
-/// The admin's next nonce, read from the chain.
-async fn admin_next_nonce(client: &Client, admin: &str) -> Result<u64, TestnetError> {
+/// A workload of `k` submitters and `k` audit agents, signed by the genesis's first admin,
+/// whose nonces continue from what the chain (through `client`) has committed.
+///
+/// # Errors
+/// [`TestnetError`] if the genesis has no admin or the node cannot be asked.
+pub(crate) async fn admin_workload(
+    net: &Testnet,
+    client: &Client,
+    seed: [u8; 32],
+    k: usize,
+) -> Result<Workload, TestnetError> {
+    let genesis = net.genesis()?;
+    let admin = genesis
+        .admins()
+        .first()
+        .map(|a| a.id.clone())
+        .ok_or_else(|| TestnetError::Config("the genesis has no admin".into()))?;
     let identity = client
-        .identity(admin)
+        .identity(&admin)
         .await?
         .ok_or_else(|| TestnetError::Config(format!("the chain has no identity `{admin}`")))?;
     let last = identity
         .get("last_nonce")
         .and_then(serde_json::Value::as_u64)
         .unwrap_or(0);
-    Ok(last + 1)
+    Workload::new(genesis.chain_id(), net.admin_key()?, seed)
+        .with_submitters(k)
+        .and_then(|w| w.with_agents(k))
+        .and_then(|w| w.with_admin(admin, last + 1))
+        .map_err(|e| TestnetError::Config(e.to_string()))
 }
 
 /// The nodes to submit to: `opts.targets` by name (each must exist), or every node.
@@ -279,19 +298,8 @@ pub async fn prepare(
         .submitters
         .unwrap_or_else(|| ((opts.rate / 10.0) as usize).clamp(16, 1000))
         .max(1);
-    let genesis = net.genesis()?;
-    let admin_id = genesis
-        .admins()
-        .first()
-        .map(|a| a.id.clone())
-        .ok_or_else(|| TestnetError::Config("the genesis has no admin".into()))?;
     let client = net.client(entry)?;
-    let next = admin_next_nonce(&client, &admin_id).await?;
-    let w = Workload::new(genesis.chain_id(), net.admin_key()?, opts.seed)
-        .with_submitters(k)
-        .and_then(|w| w.with_agents(k))
-        .and_then(|w| w.with_admin(admin_id, next))
-        .map_err(|e| TestnetError::Config(e.to_string()))?;
+    let w = admin_workload(net, &client, opts.seed, k).await?;
     // Audit agents' admin nonces follow the submitters' registrations: both, in order.
     let mut setup = w.setup_txs();
     if opts.kind == LoadKind::Audit {
