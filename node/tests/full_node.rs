@@ -8,7 +8,6 @@ mod common;
 use common::{PATIENCE, Testnet};
 use maat_ledger::finality::verify_checkpoint;
 use maat_proto::TxId;
-use maat_rpc::TxStatus;
 use maat_sdk::workload::Workload;
 
 const FULL: usize = 4;
@@ -27,16 +26,6 @@ async fn submit(net: &Testnet, node: usize, txs: &[Vec<u8>]) -> Vec<TxId> {
         ids.push(client.submit_tx(tx).await.expect("admitted"));
     }
     ids
-}
-
-async fn assert_all_finalized(net: &Testnet, node: usize, ids: &[TxId]) {
-    let client = net.client(node).await;
-    for id in ids {
-        match client.tx_status(*id).await.expect("getTx") {
-            TxStatus::Finalized { .. } => {}
-            other => panic!("{} is {other:?} on node {node}", id.to_hex()),
-        }
-    }
 }
 
 /// Polls node `node` for a checkpoint with 2f+1 cosignatures covering `min_size` entries.
@@ -91,7 +80,7 @@ async fn full_node_follows_serves_proofs_and_catches_up() {
             s.log_size >= n_setup + 60
         })
         .await;
-        assert_all_finalized(&net, node, &first).await;
+        net.assert_all_finalized(node, &first).await;
     }
 
     // A finality proof from the full node verifies offline with the genesis alone.
@@ -145,7 +134,7 @@ async fn full_node_follows_serves_proofs_and_catches_up() {
     net.nodes[FULL].start();
     let s = net.wait_height(FULL, reached).await;
     assert!(s.log_size >= n_setup + 100);
-    assert_all_finalized(&net, FULL, &second).await;
+    net.assert_all_finalized(FULL, &second).await;
     assert!(net.nodes[FULL].metric("maat_fetches_total") > 0.0);
     // It follows live again: a transaction submitted to it now is final on both sides.
     let next = submit(
@@ -159,7 +148,7 @@ async fn full_node_follows_serves_proofs_and_catches_up() {
             s.log_size >= n_setup + 101
         })
         .await;
-        assert_all_finalized(&net, node, &next).await;
+        net.assert_all_finalized(node, &next).await;
     }
 
     // Same committed blocks, byte for byte, on the full node and every validator.

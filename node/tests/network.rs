@@ -81,16 +81,6 @@ async fn submit_certificates(
     ids
 }
 
-async fn assert_all_finalized(net: &Testnet, node: usize, ids: &[TxId]) {
-    let client = net.client(node).await;
-    for id in ids {
-        match client.tx_status(*id).await.expect("getTx") {
-            TxStatus::Finalized { .. } => {}
-            other => panic!("{} is {other:?} on node {node}", id.to_hex()),
-        }
-    }
-}
-
 /// Stops every running node with SIGTERM (each must exit cleanly) and checks that all
 /// databases hold the same committed blocks, byte for byte, up to the lowest head.
 fn stop_and_compare_chains(net: &mut Testnet) -> usize {
@@ -139,7 +129,7 @@ async fn four_validators_discover_each_other_and_finalize_1000_certificates() {
             .await;
     }
     for i in 0..4 {
-        assert_all_finalized(&net, i, &ids).await;
+        net.assert_all_finalized(i, &ids).await;
     }
     let blocks = stop_and_compare_chains(&mut net);
     assert!(blocks > 2);
@@ -192,7 +182,7 @@ async fn killed_validator_catches_up_and_nothing_final_is_lost() {
             .await;
     }
     for ids in [&first, &second, &third] {
-        assert_all_finalized(&net, 3, ids).await;
+        net.assert_all_finalized(3, ids).await;
     }
     let common = stop_and_compare_chains(&mut net);
     assert!(common as u64 > reached);
@@ -241,7 +231,7 @@ async fn two_of_four_down_stalls_and_one_returning_resumes() {
         })
         .await;
     }
-    assert_all_finalized(&net, 0, &ids).await;
+    net.assert_all_finalized(0, &ids).await;
     // Node 3 never came back: the others' chains extend its prefix.
     stop_and_compare_chains(&mut net);
 }
@@ -291,7 +281,7 @@ async fn byzantine_leader_with_a_failing_certificate_is_never_committed() {
             s.log_size >= n_setup + next
         })
         .await;
-        assert_all_finalized(&net, i, &ids).await;
+        net.assert_all_finalized(i, &ids).await;
         let client = net.client(i).await;
         assert!(
             !matches!(

@@ -347,6 +347,17 @@ impl Testnet {
             .await
     }
 
+    /// Panics unless node `node` reports every transaction finalized.
+    pub async fn assert_all_finalized(&self, node: usize, ids: &[maat_proto::TxId]) {
+        let client = self.client(node).await;
+        for id in ids {
+            match client.tx_status(*id).await.expect("getTx") {
+                maat_rpc::TxStatus::Finalized { .. } => {}
+                other => panic!("{} is {other:?} on node {node}", id.to_hex()),
+            }
+        }
+    }
+
     pub fn running(&self) -> Vec<usize> {
         self.nodes
             .iter()
