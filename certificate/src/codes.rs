@@ -196,6 +196,9 @@ fn explain_maat_v1(code: &str) -> Option<&'static str> {
             "No policy is registered for the request's service and environment."
         }
         "POLICY_MISMATCH" => "The certificate's policy is not the one registered on chain.",
+        "POLICY_ARTIFACT_ATTESTED_PREDICATE_INVALID" => {
+            "An artifact_attested predicate needs a non-empty predicate_type."
+        }
         // Auth(E)
         "EVIDENCE_SIGNER_UNKNOWN" => {
             "An evidence object names a signer that is not a registered identity."
@@ -210,6 +213,18 @@ fn explain_maat_v1(code: &str) -> Option<&'static str> {
             "The policy needs a predicate to be false, and the evidence shows it holds."
         }
         "EVIDENCE_POLICY_NOT_SATISFIED" => "The policy does not hold on the evidence.",
+        "EVIDENCE_ATTESTATION_REF_INVALID" => {
+            "An attestation_ref value needs an integer log_index >= 0, a subject <alg>:<lowercase hex> and a non-empty predicate_type."
+        }
+        "EVIDENCE_ATTESTATION_NOT_FOUND" => {
+            "An attestation_ref cites a log index where no attestation is finalized on the chain."
+        }
+        "EVIDENCE_ATTESTATION_MISMATCH" => {
+            "An attestation_ref's predicate type or subject is not what the cited attestation says."
+        }
+        "EVIDENCE_ARTIFACT_ATTESTATION_MISSING" => {
+            "No valid attestation_ref cites an attestation of the required predicate type for the requested artifact."
+        }
         // CheckR
         "VRP_PREMISE_CYCLE" => "A proof step cites itself or a later step as a premise.",
         "VRP_POLICY_NOT_COVERED" => {
@@ -220,6 +235,9 @@ fn explain_maat_v1(code: &str) -> Option<&'static str> {
         }
         "VRP_CANARY_REF_MISSING" => {
             "A CANARY_READY step cites no rollout spec enabling the canary."
+        }
+        "VRP_ARTIFACT_ATTESTATION_REF_MISSING" => {
+            "An ARTIFACT_ATTESTED step cites no valid attestation_ref for the requested artifact."
         }
         // Ledger
         "DEPLOYMENT_DUPLICATE" => "This deployment id was already finalized on the chain.",

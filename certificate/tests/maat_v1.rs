@@ -1474,6 +1474,12 @@ fn every_maat_v1_code_has_an_explanation() {
         "VRP_POLICY_NOT_COVERED:test_passed:unit",
         "VRP_STEP_CONCLUSION_INVALID:s",
         "VRP_CANARY_REF_MISSING:s",
+        "POLICY_ARTIFACT_ATTESTED_PREDICATE_INVALID",
+        "EVIDENCE_ATTESTATION_REF_INVALID:x",
+        "EVIDENCE_ATTESTATION_NOT_FOUND:x",
+        "EVIDENCE_ATTESTATION_MISMATCH:x",
+        "EVIDENCE_ARTIFACT_ATTESTATION_MISSING:https://slsa.dev/provenance/v1",
+        "VRP_ARTIFACT_ATTESTATION_REF_MISSING:s",
         "DEPLOYMENT_DUPLICATE",
     ] {
         assert_ne!(

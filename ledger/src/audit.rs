@@ -205,6 +205,19 @@ pub fn record_hash(
     Ok(commitment_hash(&commitment(chain_id, record)?))
 }
 
+/// The chain id and audit record of a transaction's canonical bytes (`None`: the bytes are
+/// not a transaction, or its body is not an audit record). For readers of committed
+/// transactions (node queries, offline verifiers); the ledger's own checks decode strictly.
+#[must_use]
+pub fn record_of_tx(tx_bytes: &[u8]) -> Option<(String, v1::AuditRecordTx)> {
+    let tx = v1::Transaction::decode(tx_bytes).ok()?;
+    let payload = tx.payload?;
+    match payload.body?.kind? {
+        v1::tx_body::Kind::AuditRecord(r) => Some((payload.chain_id, r)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,8 +14,8 @@ use maat_proto::v1;
 use maat_proto::{Message, TxId};
 
 use crate::rejection::{Rejection, TxError};
-use crate::state::{Overlay, StateError, StateView, Write};
-use crate::tx::{Ledger, TxEffects};
+use crate::state::{Overlay, StateError, StateView, Write, keys};
+use crate::tx::{Ledger, TxEffects, TxSubject};
 
 /// Signatures a caller already verified (typically the mempool's [`crate::VerifiedTx`]
 /// tokens), so a validator does not verify them again. Keyed by the **full transaction
@@ -276,7 +276,7 @@ impl<'a> Builder<'a> {
     ) -> Result<(), (Option<TxId>, TxError)> {
         let tx = self.ledger.decode(bytes).map_err(|r| (None, r.into()))?;
         let verified = known.verified_key(bytes);
-        let effects = self
+        let mut effects = self
             .ledger
             .apply(
                 &mut self.overlay,
@@ -287,6 +287,26 @@ impl<'a> Builder<'a> {
             .map_err(|e| (Some(tx.id()), e))?;
         let leaf = leaf_hash(bytes);
         let log_index = self.log.size();
+        if let TxSubject::Attestation {
+            predicate_type,
+            subjects,
+            signers,
+            statement_sha256,
+        } = &effects.subject
+        {
+            // Only block application knows log indexes: certificates cite attestations by one.
+            let rec = v1::AttestationRecord {
+                log_index,
+                tx_id: effects.tx_id.0.to_vec(),
+                predicate_type: predicate_type.clone(),
+                subjects: subjects.clone(),
+                signers: signers.clone(),
+                statement_sha256: statement_sha256.to_vec(),
+            };
+            let write = (keys::attestation(log_index), Some(rec.encode_to_vec()));
+            self.overlay.extend([write.clone()]);
+            effects.writes.push(write);
+        }
         // Unreachable before 2^64 - 1 leaves; then the block cannot be applied at all.
         self.log.push(leaf).map_err(|_| {
             (

@@ -81,7 +81,29 @@ pub struct ChainParams {
     /// when it differs from the default ([`DEFAULT_MAX_AUDIT_RECORD_TX_BYTES`]), so genesis
     /// files from before this parameter keep their hash.
     pub max_audit_record_tx_bytes: u64,
+    /// Largest attestation transaction. Canonical genesis field 11, written only when it
+    /// differs from the default ([`DEFAULT_MAX_ATTESTATION_TX_BYTES`]).
+    pub max_attestation_tx_bytes: u64,
+    /// The in-toto predicate types an attestation may carry; `"*"` admits any. Canonical
+    /// genesis field 12, written only when it differs from the default
+    /// ([`default_attestation_predicate_types`]).
+    pub attestation_predicate_types: Vec<String>,
 }
+
+/// The default `max_attestation_tx_bytes`: 256 KiB.
+pub const DEFAULT_MAX_ATTESTATION_TX_BYTES: u64 = 256 << 10;
+
+/// The default `attestation_predicate_types`: SLSA Provenance v1 and Maat's agent session v1.
+#[must_use]
+pub fn default_attestation_predicate_types() -> Vec<String> {
+    vec![
+        crate::attestation::PREDICATE_SLSA_PROVENANCE_V1.to_owned(),
+        crate::attestation::PREDICATE_AGENT_SESSION_V1.to_owned(),
+    ]
+}
+
+/// The `attestation_predicate_types` entry that admits every predicate type.
+pub const ANY_PREDICATE_TYPE: &str = "*";
 
 /// The default `max_audit_record_tx_bytes`: 64 KiB.
 pub const DEFAULT_MAX_AUDIT_RECORD_TX_BYTES: u64 = 64 << 10;
@@ -99,6 +121,8 @@ impl Default for ChainParams {
             timeouts: Timeouts::default(),
             empty_block_interval_ms: 1000,
             max_audit_record_tx_bytes: DEFAULT_MAX_AUDIT_RECORD_TX_BYTES,
+            max_attestation_tx_bytes: DEFAULT_MAX_ATTESTATION_TX_BYTES,
+            attestation_predicate_types: default_attestation_predicate_types(),
         }
     }
 }
@@ -174,16 +198,61 @@ impl ChainParams {
             } else {
                 self.max_audit_record_tx_bytes
             },
+            max_attestation_tx_bytes: if self.max_attestation_tx_bytes
+                == DEFAULT_MAX_ATTESTATION_TX_BYTES
+            {
+                0
+            } else {
+                self.max_attestation_tx_bytes
+            },
+            attestation_predicate_types: if self.attestation_predicate_types
+                == default_attestation_predicate_types()
+            {
+                Vec::new()
+            } else {
+                self.attestation_predicate_types.clone()
+            },
         }
+    }
+
+    /// True if an attestation may carry `predicate_type` on this chain.
+    #[must_use]
+    pub fn predicate_type_allowed(&self, predicate_type: &str) -> bool {
+        self.attestation_predicate_types
+            .iter()
+            .any(|t| t == ANY_PREDICATE_TYPE || t == predicate_type)
     }
 
     /// Problems that the canonical form cannot show (a 0 there means the default).
     fn pre_encoding_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
         if self.max_audit_record_tx_bytes == 0 {
-            vec!["params.max_audit_record_tx_bytes: must be positive".into()]
-        } else {
-            Vec::new()
+            out.push("params.max_audit_record_tx_bytes: must be positive".into());
         }
+        if self.max_attestation_tx_bytes == 0 {
+            out.push("params.max_attestation_tx_bytes: must be positive".into());
+        }
+        if self.attestation_predicate_types.is_empty() {
+            out.push(
+                "params.attestation_predicate_types: must name at least one type (\"*\" for any)"
+                    .into(),
+            );
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, t) in self.attestation_predicate_types.iter().enumerate() {
+            let uri_like = t.len() <= 512 && t.contains(':') && !t.chars().any(char::is_whitespace);
+            if t != ANY_PREDICATE_TYPE && !uri_like {
+                out.push(format!(
+                    "params.attestation_predicate_types[{i}]: `{t}` is neither a URI nor \"*\""
+                ));
+            }
+            if !seen.insert(t) {
+                out.push(format!(
+                    "params.attestation_predicate_types[{i}]: `{t}` is listed twice"
+                ));
+            }
+        }
+        out
     }
 
     fn from_proto(p: &v1::ChainParams) -> Self {
@@ -206,6 +275,16 @@ impl ChainParams {
                 DEFAULT_MAX_AUDIT_RECORD_TX_BYTES
             } else {
                 p.max_audit_record_tx_bytes
+            },
+            max_attestation_tx_bytes: if p.max_attestation_tx_bytes == 0 {
+                DEFAULT_MAX_ATTESTATION_TX_BYTES
+            } else {
+                p.max_attestation_tx_bytes
+            },
+            attestation_predicate_types: if p.attestation_predicate_types.is_empty() {
+                default_attestation_predicate_types()
+            } else {
+                p.attestation_predicate_types.clone()
             },
         }
     }

@@ -12,6 +12,8 @@
 //! - State: [`StateView`], [`Overlay`] (stackable, for pending blocks), [`MemoryState`],
 //!   [`state::keys`]; [`StateRegistry`] implements the maat-v1 `Registry` over a view.
 //! - [`Rejection`]: typed, with stable string and numeric codes.
+//! - [`attestation`]: DSSE envelopes over in-toto Statements v1 (attestation transactions),
+//!   shared with the SDK and offline verifiers.
 //! - [`audit`]: audit records' record hash and per-field data commitments (shared with the
 //!   SDK and offline verifiers).
 //!
@@ -20,6 +22,7 @@
 
 #![deny(missing_docs)]
 
+pub mod attestation;
 pub mod audit;
 pub mod block;
 pub mod finality;
@@ -36,8 +39,8 @@ pub use block::{
     build_app_header, state_writes_hash, tx_root, verify_app_header,
 };
 pub use genesis::{
-    ChainParams, DEFAULT_MAX_AUDIT_RECORD_TX_BYTES, GeneratedGenesis, Genesis, GenesisError,
-    GenesisFile, GenesisSpec,
+    ChainParams, DEFAULT_MAX_ATTESTATION_TX_BYTES, DEFAULT_MAX_AUDIT_RECORD_TX_BYTES,
+    GeneratedGenesis, Genesis, GenesisError, GenesisFile, GenesisSpec,
 };
 pub use registry::{DecodeCache, Identity, StateRegistry};
 pub use rejection::{CertificateFailure, Rejection, TxError, TxKind};

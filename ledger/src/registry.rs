@@ -10,7 +10,9 @@ use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use maat_certificate::maat_v1::{IdentityRecord, RegisteredPolicy, Registry, SignerRule};
+use maat_certificate::maat_v1::{
+    AttestationEntry, IdentityRecord, RegisteredPolicy, Registry, SignerRule,
+};
 use maat_crypto::sig::{PublicKey, Signature};
 use maat_proto::tx::{key_fingerprint, key_from_proto};
 use maat_proto::v1;
@@ -313,6 +315,16 @@ impl Registry for StateRegistry<'_> {
     fn deployment_finalized(&self, deployment_id: &str) -> bool {
         self.remember(self.view.get(&keys::deployment(deployment_id)))
             .is_some()
+    }
+
+    fn attestation(&self, log_index: u64) -> Option<Arc<AttestationEntry>> {
+        let rec = self.remember(crate::state::attestation_record(self.view, log_index))?;
+        Some(Arc::new(AttestationEntry {
+            log_index: rec.log_index,
+            predicate_type: rec.predicate_type,
+            subjects: rec.subjects,
+            signers: rec.signers,
+        }))
     }
 
     fn evidence_signature_verified(&self, key: &PublicKey, hash: &[u8], sig: &Signature) -> bool {

@@ -17,7 +17,7 @@ pub enum TxKind {
     PolicyOp,
     /// Agent audit record (one link of an agent's hash chain).
     AuditRecord,
-    /// Supply-chain attestation (reserved; not supported yet).
+    /// Supply-chain attestation (a DSSE envelope over an in-toto Statement v1).
     Attestation,
 }
 
@@ -234,11 +234,38 @@ pub enum Rejection {
         /// The latest accepted: the block time plus the chain's clock skew.
         max_ms: u64,
     },
+    /// The DSSE envelope is malformed (no signature, too many, duplicate or invalid keyid,
+    /// empty signature). The message is the attestation module's sentence, which names the
+    /// field (the same for the three variants below).
+    #[error("{0}")]
+    AttestationEnvelopeInvalid(String),
+    /// The envelope's payload type is not `application/vnd.in-toto+json`.
+    #[error("{0}")]
+    AttestationPayloadTypeInvalid(String),
+    /// The payload is not a valid in-toto Statement v1 (docs/ATTESTATIONS.md).
+    #[error("{0}")]
+    AttestationStatementInvalid(String),
+    /// The chain's `attestation_predicate_types` does not admit this predicate type.
+    #[error("predicate type `{0}` is not accepted on this chain")]
+    AttestationPredicateForbidden(String),
+    /// A known predicate type whose predicate does not have that type's shape.
+    #[error("{0}")]
+    AttestationPredicateInvalid(String),
+    /// A DSSE signature's keyid names no registered identity.
+    #[error("attestation signer `{0}` is not a registered identity")]
+    AttestationSignerUnknown(String),
+    /// A DSSE signature's keyid names a revoked identity.
+    #[error("attestation signer `{0}` is revoked")]
+    AttestationSignerRevoked(String),
+    /// A DSSE signature does not verify over PAE(payload type, payload) under its keyid's
+    /// active key.
+    #[error("the DSSE signature of `{0}` does not verify under its active key")]
+    AttestationSignatureInvalid(String),
 }
 
 impl Rejection {
     /// Every variant's `(code, numeric code)`, for documentation and tests.
-    pub const CODES: [(&'static str, u32); 30] = [
+    pub const CODES: [(&'static str, u32); 38] = [
         ("TX_TOO_LARGE", 1001),
         ("TX_MALFORMED", 1002),
         ("TX_NON_CANONICAL", 1003),
@@ -269,6 +296,14 @@ impl Rejection {
         ("AUDIT_RISK_INVALID", 1605),
         ("AUDIT_DATA_INVALID", 1606),
         ("AUDIT_TIMESTAMP_INVALID", 1607),
+        ("ATTESTATION_ENVELOPE_INVALID", 1701),
+        ("ATTESTATION_PAYLOAD_TYPE_INVALID", 1702),
+        ("ATTESTATION_STATEMENT_INVALID", 1703),
+        ("ATTESTATION_PREDICATE_FORBIDDEN", 1704),
+        ("ATTESTATION_PREDICATE_INVALID", 1705),
+        ("ATTESTATION_SIGNER_UNKNOWN", 1706),
+        ("ATTESTATION_SIGNER_REVOKED", 1707),
+        ("ATTESTATION_SIGNATURE_INVALID", 1708),
     ];
 
     fn index(&self) -> usize {
@@ -303,6 +338,14 @@ impl Rejection {
             Rejection::AuditRiskInvalid(_) => 27,
             Rejection::AuditDataInvalid(_) => 28,
             Rejection::AuditTimestampInvalid { .. } => 29,
+            Rejection::AttestationEnvelopeInvalid(_) => 30,
+            Rejection::AttestationPayloadTypeInvalid(_) => 31,
+            Rejection::AttestationStatementInvalid(_) => 32,
+            Rejection::AttestationPredicateForbidden(_) => 33,
+            Rejection::AttestationPredicateInvalid(_) => 34,
+            Rejection::AttestationSignerUnknown(_) => 35,
+            Rejection::AttestationSignerRevoked(_) => 36,
+            Rejection::AttestationSignatureInvalid(_) => 37,
         }
     }
 

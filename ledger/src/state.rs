@@ -3,7 +3,7 @@
 //!
 //! Keys are 32-byte ids `blake3("maat/state-key/v1" || 0x00 || canonical StateKey)` (see
 //! [`keys`]); values are canonical protobuf records (`maat_proto::v1::{IdentityRecord,
-//! NonceRecord, PolicyRecord, DeploymentRecord, AuditHeadRecord}`). Storage persists them as
+//! NonceRecord, PolicyRecord, DeploymentRecord, AuditHeadRecord, AttestationRecord}`). Storage persists them as
 //! plain bytes.
 
 use std::collections::BTreeMap;
@@ -231,6 +231,12 @@ pub mod keys {
     pub fn audit_head(agent_id: &str) -> Vec<u8> {
         of(Key::AuditHead(agent_id.to_owned()))
     }
+
+    /// The attestation committed at transparency-log index `log_index`.
+    #[must_use]
+    pub fn attestation(log_index: u64) -> Vec<u8> {
+        of(Key::Attestation(log_index))
+    }
 }
 
 /// Largest stored record decoded (a policy record holds at most a policy op's bytes).
@@ -316,4 +322,16 @@ pub fn audit_head(
     agent_id: &str,
 ) -> Result<Option<v1::AuditHeadRecord>, StateError> {
     read_record(view, &keys::audit_head(agent_id))
+}
+
+/// The attestation committed at transparency-log index `log_index` (`None`: the entry there is
+/// not an attestation, or does not exist).
+///
+/// # Errors
+/// See [`read_record`].
+pub fn attestation_record(
+    view: &dyn StateView,
+    log_index: u64,
+) -> Result<Option<v1::AttestationRecord>, StateError> {
+    read_record(view, &keys::attestation(log_index))
 }

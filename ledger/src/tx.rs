@@ -23,6 +23,7 @@ use maat_proto::tx::{KeyError, key_from_proto, key_to_proto};
 use maat_proto::v1::{self, identity_op::Op, tx_body::Kind};
 use maat_proto::{CanonicalError, Message, TX_SIGNATURE_DOMAIN, TxId, decode_canonical};
 
+use crate::attestation::{AttestationError, Envelope, check_predicate, parse_statement};
 use crate::audit::{self, AuditRecordError};
 use crate::genesis::{ChainParams, Genesis};
 use crate::names::{
@@ -87,6 +88,15 @@ enum Body {
         signers: Vec<v1::EvidenceSigners>,
     },
     Audit(Box<AuditBody>),
+    Attestation(Box<AttestationBody>),
+}
+
+#[derive(Clone, Debug)]
+struct AttestationBody {
+    envelope: Envelope,
+    predicate_type: String,
+    subjects: Vec<String>,
+    statement_sha256: [u8; 32],
 }
 
 #[derive(Clone, Debug)]
@@ -139,6 +149,7 @@ impl DecodedTx {
             Body::Register { .. } | Body::Rotate { .. } | Body::Revoke { .. } => TxKind::IdentityOp,
             Body::Policy { .. } => TxKind::PolicyOp,
             Body::Audit(_) => TxKind::AuditRecord,
+            Body::Attestation(_) => TxKind::Attestation,
         }
     }
 
@@ -241,6 +252,18 @@ pub enum TxSubject {
         sequence: u64,
         /// Its record hash.
         record_hash: [u8; 32],
+    },
+    /// A supply-chain attestation. Block application also records it in the state at its
+    /// log index ([`crate::state::keys::attestation`]).
+    Attestation {
+        /// The in-toto predicate type.
+        predicate_type: String,
+        /// Every subject digest, `<algorithm>:<lowercase hex>`, sorted, unique.
+        subjects: Vec<String>,
+        /// The identities whose DSSE signatures verified, sorted.
+        signers: Vec<String>,
+        /// SHA-256 of the Statement's JSON bytes.
+        statement_sha256: [u8; 32],
     },
 }
 
@@ -375,7 +398,7 @@ impl Ledger {
             Kind::IdentityOp(_) => (TxKind::IdentityOp, self.params.max_identity_op_tx_bytes),
             Kind::PolicyOp(_) => (TxKind::PolicyOp, self.params.max_policy_op_tx_bytes),
             Kind::AuditRecord(_) => (TxKind::AuditRecord, self.params.max_audit_record_tx_bytes),
-            Kind::Attestation(_) => return Err(Rejection::KindUnsupported(TxKind::Attestation)),
+            Kind::Attestation(_) => (TxKind::Attestation, self.params.max_attestation_tx_bytes),
         };
         if bytes.len() > as_usize(limit) {
             return Err(Rejection::TooLarge {
@@ -385,7 +408,7 @@ impl Ledger {
             });
         }
         check_name("submitter", &payload.submitter)?;
-        let body = decode_body(kind, &self.chain_id, &payload.submitter)?;
+        let body = decode_body(kind, &self.chain_id, &payload.submitter, &self.params)?;
         let id = TxId::of_payload_bytes(bytes.get(payload_range.clone()).unwrap_or_default());
         Ok(DecodedTx {
             bytes: bytes.to_vec(),
@@ -587,6 +610,7 @@ impl Ledger {
                 }
             }
             Body::Audit(a) => self.audit_record(view, tx, a, block_time_ms, &mut writes)?,
+            Body::Attestation(a) => self.attestation(view, a)?,
             Body::Policy {
                 service,
                 environment,
@@ -774,6 +798,34 @@ impl Ledger {
     }
 }
 
+impl Ledger {
+    /// Every DSSE signature must be by a registered, unrevoked identity (its keyid) and verify
+    /// over PAE under that identity's active key.
+    fn attestation(&self, view: &dyn StateView, a: &AttestationBody) -> Result<TxSubject, TxError> {
+        let mut signers = Vec::with_capacity(a.envelope.signatures.len());
+        for (i, sig) in a.envelope.signatures.iter().enumerate() {
+            let signer = self
+                .cache
+                .identity(view, &sig.keyid)?
+                .ok_or_else(|| Rejection::AttestationSignerUnknown(sig.keyid.clone()))?;
+            if signer.record.revoked {
+                return Err(Rejection::AttestationSignerRevoked(sig.keyid.clone()).into());
+            }
+            a.envelope
+                .verify_signature(i, &signer.active_key)
+                .map_err(|_| Rejection::AttestationSignatureInvalid(sig.keyid.clone()))?;
+            signers.push(sig.keyid.clone());
+        }
+        signers.sort();
+        Ok(TxSubject::Attestation {
+            predicate_type: a.predicate_type.clone(),
+            subjects: a.subjects.clone(),
+            signers,
+            statement_sha256: a.statement_sha256,
+        })
+    }
+}
+
 fn not_authorized(tx: &DecodedTx, action: &str, target: &str) -> TxError {
     Rejection::NotAuthorized {
         submitter: tx.submitter.clone(),
@@ -795,7 +847,12 @@ fn prost_varint_len(v: usize) -> usize {
     maat_proto::prost::encoding::encoded_len_varint(v as u64)
 }
 
-fn decode_body(kind: Kind, chain_id: &str, submitter: &str) -> Result<Body, Rejection> {
+fn decode_body(
+    kind: Kind,
+    chain_id: &str,
+    submitter: &str,
+    params: &ChainParams,
+) -> Result<Body, Rejection> {
     match kind {
         Kind::Certificate(c) => {
             let request = match parse_certificate(&c.certificate_json) {
@@ -854,8 +911,43 @@ fn decode_body(kind: Kind, chain_id: &str, submitter: &str) -> Result<Body, Reje
             })
         }
         Kind::AuditRecord(r) => decode_audit(&r, chain_id, submitter),
-        Kind::Attestation(_) => Err(Rejection::KindUnsupported(TxKind::Attestation)),
+        Kind::Attestation(a) => decode_attestation(&a, params),
     }
+}
+
+fn attestation_rejection(e: &AttestationError) -> Rejection {
+    let msg = e.to_string();
+    match e.code() {
+        "ATTESTATION_PAYLOAD_TYPE_INVALID" => Rejection::AttestationPayloadTypeInvalid(msg),
+        "ATTESTATION_STATEMENT_INVALID" => Rejection::AttestationStatementInvalid(msg),
+        "ATTESTATION_PREDICATE_INVALID" => Rejection::AttestationPredicateInvalid(msg),
+        "ATTESTATION_SIGNATURE_INVALID" => Rejection::AttestationSignatureInvalid(msg),
+        _ => Rejection::AttestationEnvelopeInvalid(msg),
+    }
+}
+
+/// The stateless checks of an attestation: envelope shape, payload type, the Statement, the
+/// chain's predicate types, the predicate's shape for known types. Signatures need the
+/// registry, so they are checked with the state.
+fn decode_attestation(a: &v1::AttestationTx, params: &ChainParams) -> Result<Body, Rejection> {
+    let envelope = Envelope::from_proto(a);
+    envelope
+        .check_shape()
+        .map_err(|e| attestation_rejection(&e))?;
+    let statement = parse_statement(&envelope.payload).map_err(|e| attestation_rejection(&e))?;
+    if !params.predicate_type_allowed(&statement.predicate_type) {
+        return Err(Rejection::AttestationPredicateForbidden(
+            statement.predicate_type,
+        ));
+    }
+    check_predicate(&statement.predicate_type, &statement.predicate)
+        .map_err(|e| attestation_rejection(&e))?;
+    Ok(Body::Attestation(Box::new(AttestationBody {
+        subjects: statement.subject_digests(),
+        predicate_type: statement.predicate_type,
+        statement_sha256: maat_crypto::sha256(&envelope.payload),
+        envelope,
+    })))
 }
 
 /// The stateless checks of an audit record, cheapest first, and its record hash.

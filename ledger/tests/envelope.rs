@@ -242,7 +242,7 @@ fn malformed_and_non_canonical_encodings_are_rejected() {
 }
 
 #[test]
-fn missing_and_reserved_kinds_are_rejected() {
+fn missing_kinds_are_rejected() {
     let c = Chain::new();
     let mut p = tx::payload(&c.chain_id(), "admin-0", 1, body::revoke("x"));
     p.body = Some(v1::TxBody { kind: None });
@@ -251,10 +251,17 @@ fn missing_and_reserved_kinds_are_rejected() {
     p.body = None;
     let t = tx::sign(p, &c.admin).encode_to_vec();
     assert_eq!(c.reject(&t, BLOCK_MS).code(), "TX_KIND_MISSING");
-    let t = c.tx(&c.admin, "admin-0", 1, Kind::Attestation(b"{}".to_vec()));
-    let r = c.reject(&t, BLOCK_MS);
-    assert_eq!(r, Rejection::KindUnsupported(TxKind::Attestation));
-    assert_eq!(r.code(), "KIND_UNSUPPORTED");
+    // An attestation kind with an empty envelope is no longer "unsupported": it is checked.
+    let t = c.tx(
+        &c.admin,
+        "admin-0",
+        1,
+        Kind::Attestation(v1::AttestationTx::default()),
+    );
+    assert_eq!(
+        c.reject(&t, BLOCK_MS).code(),
+        "ATTESTATION_PAYLOAD_TYPE_INVALID"
+    );
 }
 
 #[test]

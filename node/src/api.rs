@@ -8,14 +8,16 @@ use maat_crypto::checkpoint::verify_cosigned;
 use maat_ledger::finality::{FINALITY_PROOF_VERSION, FinalityProof, checkpoint_keys};
 use maat_ledger::{Genesis, state};
 use maat_rpc::{
-    ApiError, BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo,
-    InclusionProof, NodeApi, NodeEvent, NodeStatus, SubmitReceipt, TxRef, TxStatus, ValidatorInfo,
-    codes,
+    ApiError, AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification,
+    AuditRecordInfo, BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo,
+    InclusionProof, NodeApi, NodeEvent, NodeStatus, PageCursor, SubmitReceipt, TxRef, TxStatus,
+    ValidatorInfo, codes,
 };
 use maat_storage::{Store, TxQuery};
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
+use crate::api_proof;
 use crate::driver::{Command, PendingStatus, StatusSnapshot};
 use crate::exec::StoreView;
 
@@ -354,9 +356,64 @@ impl NodeApi for NodeRpc {
             .collect())
     }
 
+    async fn audit_record(&self, tx_id: [u8; 32]) -> Result<Option<AuditRecordInfo>, ApiError> {
+        let Some(rec) = self.store.tx(&tx_id).map_err(internal)? else {
+            return Ok(None);
+        };
+        let Some(mut info) = api_proof::audit_record_info(rec)? else {
+            return Ok(None);
+        };
+        info.finality_proof = self.finality_proof(tx_id).await?;
+        Ok(Some(info))
+    }
+
+    async fn audit_chain(
+        &self,
+        agent_id: String,
+        from_sequence: u64,
+        limit: u32,
+    ) -> Result<AuditChainPage, ApiError> {
+        let store = Arc::clone(&self.store);
+        blocking(move || api_proof::audit_chain(&store, &agent_id, from_sequence, limit)).await
+    }
+
+    async fn verify_audit_chain(
+        &self,
+        agent_id: String,
+        to_sequence: Option<u64>,
+    ) -> Result<AuditChainVerification, ApiError> {
+        let store = Arc::clone(&self.store);
+        let chain = self.genesis.chain_id().to_owned();
+        blocking(move || api_proof::verify_audit_chain(&store, &chain, &agent_id, to_sequence))
+            .await
+    }
+
+    async fn attestation(&self, log_index: u64) -> Result<Option<AttestationInfo>, ApiError> {
+        api_proof::attestation(&self.store, log_index)
+    }
+
+    async fn attestations_by_subject(
+        &self,
+        subject: String,
+        after: Option<PageCursor>,
+        limit: u32,
+    ) -> Result<AttestationPage, ApiError> {
+        let store = Arc::clone(&self.store);
+        blocking(move || api_proof::attestations_by_subject(&store, &subject, after, limit)).await
+    }
+
     fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
     }
+}
+
+/// Runs a long store scan off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| internal(format!("query task failed: {e}")))?
 }
 
 /// The log size and root a block's app header commits to.

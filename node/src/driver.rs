@@ -1028,7 +1028,9 @@ impl Driver {
                 submitter: applied.effects.submitter.clone(),
                 service,
                 environment,
-                agent: None,
+                // A certificate's requester is its submitter, an audit record's agent too.
+                agent: (tx.service_env.is_some() || tx.audit_record.is_some())
+                    .then(|| applied.effects.submitter.clone()),
             });
         }
     }

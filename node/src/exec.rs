@@ -11,7 +11,7 @@ use maat_ledger::{
     BlockError, BlockOutcome, KnownSignatures, Ledger, Overlay, StateError, StateView, TxSubject,
 };
 use maat_proto::v1;
-use maat_storage::{CommitBatch, CommittedTx, Store};
+use maat_storage::{AuditIndexEntry, CommitBatch, CommittedTx, Store};
 
 use maat_consensus::wire::{WireError, decode_payload, encode_payload};
 
@@ -251,12 +251,27 @@ impl Executor {
                     ),
                     _ => (None, None),
                 };
+                let audit_record = match &applied.effects.subject {
+                    TxSubject::AuditRecord {
+                        agent_id, sequence, ..
+                    } => Some(AuditIndexEntry {
+                        agent_id: agent_id.clone(),
+                        sequence: *sequence,
+                    }),
+                    _ => None,
+                };
+                let subjects = match &applied.effects.subject {
+                    TxSubject::Attestation { subjects, .. } => subjects.clone(),
+                    _ => Vec::new(),
+                };
                 CommittedTx {
                     tx_id: applied.effects.tx_id.0,
                     tx_bytes: bytes.clone(),
                     log_index: applied.log_index,
                     deployment_id,
                     service_env,
+                    audit_record,
+                    subjects,
                 }
             })
             .collect();

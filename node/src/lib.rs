@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod api;
+mod api_proof;
 pub mod checkpoints;
 pub mod config;
 pub mod driver;

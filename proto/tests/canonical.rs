@@ -189,10 +189,30 @@ fn keys_convert_both_ways() {
 }
 
 #[test]
-fn reserved_kinds_keep_their_bytes() {
-    let p = tx::payload("c", "a", 1, Kind::Attestation(b"opaque".to_vec()));
-    let bytes = p.encode_to_vec();
-    assert_eq!(decode_canonical::<v1::TxPayload>(&bytes, 100), Ok(p));
+fn attestation_layout() {
+    // docs/PROTOCOL-ENCODING.md, "AttestationTx": tag 5 of TxBody, fields in tag order.
+    let env = v1::AttestationTx {
+        payload_type: "t".into(),
+        payload: b"{}".to_vec(),
+        signatures: vec![v1::DsseSignature {
+            keyid: "k".into(),
+            sig: vec![7],
+        }],
+    };
+    let body = v1::TxBody {
+        kind: Some(Kind::Attestation(env.clone())),
+    };
+    let bytes = body.encode_to_vec();
+    let inner = [
+        &[0x0a, 1, b't'][..],
+        &[0x12, 2, b'{', b'}'],
+        &[0x1a, 6, 0x0a, 1, b'k', 0x12, 1, 7],
+    ]
+    .concat();
+    let mut want = vec![0x2a, u8::try_from(inner.len()).unwrap()];
+    want.extend_from_slice(&inner);
+    assert_eq!(bytes, want);
+    assert_eq!(decode_canonical::<v1::TxBody>(&bytes, 100), Ok(body));
 }
 
 #[test]
@@ -261,7 +281,19 @@ fn kind() -> impl Strategy<Value = Kind> {
             .prop_map(|(s, e, j)| {
                 body::policy(&s, &e, j, &[("a", &["x"], &[]), ("b", &[], &["r"])])
             }),
-        proptest::collection::vec(any::<u8>(), 0..16).prop_map(Kind::Attestation),
+        (
+            name(),
+            proptest::collection::vec(any::<u8>(), 0..64),
+            name(),
+            proptest::collection::vec(any::<u8>(), 0..64)
+        )
+            .prop_map(|(payload_type, payload, keyid, sig)| {
+                Kind::Attestation(v1::AttestationTx {
+                    payload_type,
+                    payload,
+                    signatures: vec![v1::DsseSignature { keyid, sig }],
+                })
+            }),
         (
             name(),
             name(),

@@ -7,8 +7,9 @@ use tokio::sync::broadcast;
 
 use crate::error::ApiError;
 use crate::types::{
+    AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification, AuditRecordInfo,
     BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo, InclusionProof,
-    NodeEvent, NodeStatus, SubmitReceipt, TxStatus, ValidatorInfo,
+    NodeEvent, NodeStatus, PageCursor, SubmitReceipt, TxStatus, ValidatorInfo,
 };
 
 /// What the node offers the API. Every method may be called concurrently. "Not found" is
@@ -102,6 +103,56 @@ pub trait NodeApi: Send + Sync + 'static {
     /// # Errors
     /// An [`ApiError`] on a node failure.
     async fn validators(&self) -> Result<Vec<ValidatorInfo>, ApiError>;
+
+    /// The committed audit record carried by transaction `tx_id`, with its finality proof
+    /// (`None`: no such committed audit record).
+    ///
+    /// # Errors
+    /// An [`ApiError`] on a node failure.
+    async fn audit_record(&self, tx_id: [u8; 32]) -> Result<Option<AuditRecordInfo>, ApiError>;
+
+    /// Up to `limit` records of `agent_id`'s chain from sequence `from_sequence` on.
+    ///
+    /// # Errors
+    /// [`crate::codes::INVALID_PARAMS`] for a bad agent id or limit; an [`ApiError`] on a
+    /// node failure.
+    async fn audit_chain(
+        &self,
+        agent_id: String,
+        from_sequence: u64,
+        limit: u32,
+    ) -> Result<AuditChainPage, ApiError>;
+
+    /// Re-checks `agent_id`'s chain from its first record to `to_sequence` (`None`: its
+    /// last).
+    ///
+    /// # Errors
+    /// [`crate::codes::INVALID_PARAMS`] for an unknown agent chain or a sequence beyond its
+    /// end; an [`ApiError`] on a node failure.
+    async fn verify_audit_chain(
+        &self,
+        agent_id: String,
+        to_sequence: Option<u64>,
+    ) -> Result<AuditChainVerification, ApiError>;
+
+    /// The attestation committed at `log_index` (`None`: that entry is not an attestation).
+    ///
+    /// # Errors
+    /// An [`ApiError`] on a node failure.
+    async fn attestation(&self, log_index: u64) -> Result<Option<AttestationInfo>, ApiError>;
+
+    /// Every committed attestation with a subject digest `subject` (`<algorithm>:<hex>`), a
+    /// page at a time, oldest first.
+    ///
+    /// # Errors
+    /// [`crate::codes::INVALID_PARAMS`] for a malformed digest; an [`ApiError`] on a node
+    /// failure.
+    async fn attestations_by_subject(
+        &self,
+        subject: String,
+        after: Option<PageCursor>,
+        limit: u32,
+    ) -> Result<AttestationPage, ApiError>;
 
     /// A live feed of node events for subscriptions; each subscriber gets its own receiver.
     /// A receiver that lags behind the channel's capacity has its subscription closed with

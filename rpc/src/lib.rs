@@ -24,6 +24,7 @@ mod error;
 pub mod grpc;
 pub mod hex_serde;
 mod limits;
+mod rest;
 mod server;
 mod types;
 
@@ -33,9 +34,12 @@ pub use grpc::GrpcServer;
 pub use limits::{MAX_REQUEST_BODY_BYTES, MAX_RESPONSE_BODY_BYTES, RpcLimits};
 /// A transaction's finality proof (the type [`NodeApi::finality_proof`] returns).
 pub use maat_ledger::finality::FinalityProof;
-pub use server::{MaatRpcClient, MaatRpcServer, RpcError, RpcServer};
+pub use server::{
+    MAX_ATTESTATION_PAGE, MAX_AUDIT_CHAIN_PAGE, MaatRpcClient, MaatRpcServer, RpcError, RpcServer,
+};
 pub use types::{
+    AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification, AuditRecordInfo,
     BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo, EventFilter,
-    InclusionProof, NodeEvent, NodeStatus, SubmitReceipt, SubscriptionKind, TxRef, TxStatus,
-    ValidatorInfo,
+    InclusionProof, NodeEvent, NodeStatus, PageCursor, SubmitReceipt, SubscriptionKind, TxRef,
+    TxStatus, ValidatorInfo,
 };

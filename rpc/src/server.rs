@@ -28,9 +28,11 @@ use crate::api::NodeApi;
 use crate::error::ApiError;
 use crate::hex_serde;
 use crate::limits::{RateLimiter, RpcLimits};
+use crate::rest::{Rest, is_rest_path};
 use crate::types::{
+    AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification, AuditRecordInfo,
     BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo, EventFilter,
-    InclusionProof, NodeEvent, NodeStatus, SubmitReceipt, SubscriptionKind, TxStatus,
+    InclusionProof, NodeEvent, NodeStatus, PageCursor, SubmitReceipt, SubscriptionKind, TxStatus,
     ValidatorInfo,
 };
 
@@ -113,6 +115,47 @@ pub trait MaatRpc {
     #[method(name = "validators")]
     async fn validators(&self) -> RpcResult<Vec<ValidatorInfo>>;
 
+    /// `maat_getAuditRecord(tx_id_hex)`: the committed audit record carried by that
+    /// transaction, with its finality proof; null if there is none.
+    #[method(name = "getAuditRecord")]
+    async fn get_audit_record(&self, tx_id_hex: String) -> RpcResult<Option<AuditRecordInfo>>;
+
+    /// `maat_getAuditChain(agent_id, from_sequence?, limit?)`: records of an agent's chain in
+    /// sequence order from `from_sequence` (default 1), at most `limit` (default and maximum
+    /// 1000).
+    #[method(name = "getAuditChain")]
+    async fn get_audit_chain(
+        &self,
+        agent_id: String,
+        from_sequence: Option<u64>,
+        limit: Option<u32>,
+    ) -> RpcResult<AuditChainPage>;
+
+    /// `maat_verifyAuditChain(agent_id, to_sequence?)`: re-checks the chain end to end, from
+    /// record 1 to `to_sequence` (default: the last).
+    #[method(name = "verifyAuditChain")]
+    async fn verify_audit_chain(
+        &self,
+        agent_id: String,
+        to_sequence: Option<u64>,
+    ) -> RpcResult<AuditChainVerification>;
+
+    /// `maat_getAttestation(log_index)`: the attestation at that log index, null if that
+    /// entry is not one.
+    #[method(name = "getAttestation")]
+    async fn get_attestation(&self, log_index: u64) -> RpcResult<Option<AttestationInfo>>;
+
+    /// `maat_getAttestationsBySubject(subject, after?, limit?)`: every committed attestation
+    /// naming the digest `subject` (`"sha256:<hex>"`), oldest first, `limit` per page
+    /// (default and maximum 100); pass the page's `next` as `after`.
+    #[method(name = "getAttestationsBySubject")]
+    async fn get_attestations_by_subject(
+        &self,
+        subject: String,
+        after: Option<PageCursor>,
+        limit: Option<u32>,
+    ) -> RpcResult<AttestationPage>;
+
     /// `maat_health()`: `"ok"` while the server runs.
     ///
     /// # Errors
@@ -131,6 +174,22 @@ pub trait MaatRpc {
         kind: SubscriptionKind,
         filter: Option<EventFilter>,
     ) -> SubscriptionResult;
+}
+
+/// Most records per `maat_getAuditChain` page (also the default).
+pub const MAX_AUDIT_CHAIN_PAGE: u32 = 1000;
+/// Most attestations per `maat_getAttestationsBySubject` page (also the default).
+pub const MAX_ATTESTATION_PAGE: u32 = 100;
+
+/// A page size: `None` is `max`; 0 or above `max` is invalid.
+pub(crate) fn page_limit(limit: Option<u32>, max: u32) -> Result<u32, ApiError> {
+    match limit {
+        None => Ok(max),
+        Some(n) if (1..=max).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::invalid_params(format!(
+            "`limit`: {n} is outside 1..={max}"
+        ))),
+    }
 }
 
 /// Serves a [`NodeApi`] as the [`MaatRpcServer`] methods.
@@ -262,6 +321,49 @@ impl MaatRpcServer for Handler {
 
     fn health(&self) -> RpcResult<String> {
         Ok("ok".to_owned())
+    }
+
+    async fn get_audit_record(&self, tx_id_hex: String) -> RpcResult<Option<AuditRecordInfo>> {
+        let id = param(hex_serde::decode32(&tx_id_hex), "tx_id_hex")?;
+        Ok(self.api.audit_record(id).await?)
+    }
+
+    async fn get_audit_chain(
+        &self,
+        agent_id: String,
+        from_sequence: Option<u64>,
+        limit: Option<u32>,
+    ) -> RpcResult<AuditChainPage> {
+        let limit = page_limit(limit, MAX_AUDIT_CHAIN_PAGE)?;
+        Ok(self
+            .api
+            .audit_chain(agent_id, from_sequence.unwrap_or(1), limit)
+            .await?)
+    }
+
+    async fn verify_audit_chain(
+        &self,
+        agent_id: String,
+        to_sequence: Option<u64>,
+    ) -> RpcResult<AuditChainVerification> {
+        Ok(self.api.verify_audit_chain(agent_id, to_sequence).await?)
+    }
+
+    async fn get_attestation(&self, log_index: u64) -> RpcResult<Option<AttestationInfo>> {
+        Ok(self.api.attestation(log_index).await?)
+    }
+
+    async fn get_attestations_by_subject(
+        &self,
+        subject: String,
+        after: Option<PageCursor>,
+        limit: Option<u32>,
+    ) -> RpcResult<AttestationPage> {
+        let limit = page_limit(limit, MAX_ATTESTATION_PAGE)?;
+        Ok(self
+            .api
+            .attestations_by_subject(subject, after, limit)
+            .await?)
     }
 
     async fn subscribe_events(
@@ -512,14 +614,15 @@ type Builder = jsonrpsee::server::TowerServiceBuilder<
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// jsonrpsee's service for one connection, tagging every request with the connection's
-/// [`RemoteIp`] and [`ConnectionSlot`].
+/// The service for one connection: `/v1/...` paths go to the REST handler, everything else to
+/// jsonrpsee, tagged with the connection's [`RemoteIp`] and [`ConnectionSlot`].
 #[derive(Clone)]
 struct PerRequest {
     service: jsonrpsee::server::TowerService<
         tower::layer::util::Stack<LimitLayer, tower::layer::util::Identity>,
         tower::layer::util::Identity,
     >,
+    rest: Arc<Rest>,
     ip: RemoteIp,
     slot: ConnectionSlot,
 }
@@ -540,6 +643,11 @@ impl tower::Service<jsonrpsee::server::HttpRequest<hyper::body::Incoming>> for P
         &mut self,
         mut req: jsonrpsee::server::HttpRequest<hyper::body::Incoming>,
     ) -> Self::Future {
+        if is_rest_path(req.uri().path()) {
+            let rest = self.rest.clone();
+            let ip = self.ip.0;
+            return Box::pin(async move { Ok(rest.handle(req, ip).await) });
+        }
         let ws = WebSocket(jsonrpsee::server::ws::is_upgrade_request(&req));
         req.extensions_mut().insert(ws);
         req.extensions_mut().insert(self.ip);
@@ -552,6 +660,7 @@ async fn accept_loop(
     listener: TcpListener,
     builder: Builder,
     methods: Methods,
+    rest: Arc<Rest>,
     stop: StopHandle,
     max_connections: u32,
 ) {
@@ -585,6 +694,7 @@ async fn accept_loop(
         let ip = RemoteIp(remote.ip());
         let per_request = PerRequest {
             service: builder.clone().build(methods.clone(), stop.clone()),
+            rest: rest.clone(),
             ip,
             slot,
         };
@@ -617,8 +727,11 @@ impl RpcServer {
             .max_response_body_size(limits.max_response_bytes)
             .max_connections(limits.max_connections)
             .build();
+        // One bucket per client for JSON-RPC and REST on this port.
+        let limiter = Arc::new(RateLimiter::new(&limits));
+        let rest = Arc::new(Rest::new(api.clone(), limiter.clone(), &limits));
         let layer = LimitLayer {
-            limiter: Arc::new(RateLimiter::new(&limits)),
+            limiter,
             timeout: limits.request_timeout,
         };
         let builder = Server::builder()
@@ -631,6 +744,7 @@ impl RpcServer {
             listener,
             builder,
             methods,
+            rest,
             stop,
             limits.max_connections,
         ));

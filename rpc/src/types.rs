@@ -318,7 +318,8 @@ pub enum NodeEvent {
         service: Option<String>,
         /// The environment a certificate or policy is about.
         environment: Option<String>,
-        /// The agent (deployer) a certificate names.
+        /// The agent: a certificate's requester or an audit record's agent (both are the
+        /// submitter).
         agent: Option<String>,
     },
     /// A validator signed two conflicting messages for one round.
@@ -408,4 +409,117 @@ impl EventFilter {
             _ => false,
         }
     }
+}
+
+/// Where an index page continues: the block position of the last entry returned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageCursor {
+    /// Block height.
+    pub height: u64,
+    /// Position in the block.
+    pub position: u32,
+}
+
+/// One committed audit record (`maat_getAuditRecord`, `maat_getAuditChain`, REST
+/// `GET /v1/proof/{id}`): the transaction's fields, its record hash, and where it is in the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditRecordInfo {
+    /// The transaction id.
+    #[serde(with = "hex_serde::id")]
+    pub tx_id: [u8; 32],
+    /// The block height.
+    pub height: u64,
+    /// The transparency-log index.
+    pub log_index: u64,
+    /// The agent identity.
+    pub agent_id: String,
+    /// The session.
+    pub session_id: String,
+    /// `intent_evaluated`, `gate_decision`, `escalation_created` or `escalation_resolved`.
+    pub event_type: String,
+    /// `low`, `medium`, `high` or `critical`.
+    pub risk: String,
+    /// The agent's timestamp, milliseconds since the UNIX epoch.
+    pub timestamp_ms: u64,
+    /// Position in the agent's chain, from 1.
+    pub sequence: u64,
+    /// The previous record's record hash (zeros for the first).
+    #[serde(with = "hex_serde::id")]
+    pub previous_hash: [u8; 32],
+    /// This record's hash (what the next record's `previous_hash` names).
+    #[serde(with = "hex_serde::id")]
+    pub record_hash: [u8; 32],
+    /// The record's data object.
+    pub data: serde_json::Value,
+    /// The canonical transaction bytes (what the log leaf hashes).
+    #[serde(with = "hex_serde::bytes")]
+    pub tx: Vec<u8>,
+    /// The finality proof (only in `maat_getAuditRecord` / `GET /v1/proof/{id}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finality_proof: Option<maat_ledger::finality::FinalityProof>,
+}
+
+/// A page of an agent's audit chain (`maat_getAuditChain`), in sequence order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditChainPage {
+    /// The agent.
+    pub agent_id: String,
+    /// The chain's length (its last committed sequence; 0: no record).
+    pub length: u64,
+    /// The records, from the requested sequence on.
+    pub records: Vec<AuditRecordInfo>,
+    /// The sequence to ask for next, if the chain goes on.
+    pub next: Option<u64>,
+}
+
+/// The node's end-to-end check of an agent's chain (`maat_verifyAuditChain`, REST
+/// `GET /v1/proof/verify/{id}`): every record from 1 to `to` decoded again, its record hash
+/// recomputed, sequence and link checked, its log leaf recomputed against the stored log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditChainVerification {
+    /// The agent.
+    pub agent_id: String,
+    /// The last sequence checked.
+    pub to_sequence: u64,
+    /// Records checked.
+    pub records_checked: u64,
+    /// True when no problem was found.
+    pub valid: bool,
+    /// The record hash of record `to_sequence`.
+    #[serde(with = "hex_serde::id")]
+    pub head_record_hash: [u8; 32],
+    /// What is wrong, each naming the sequence; empty when valid.
+    pub problems: Vec<String>,
+}
+
+/// One committed attestation (`maat_getAttestation`, `maat_getAttestationsBySubject`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttestationInfo {
+    /// The transaction id.
+    #[serde(with = "hex_serde::id")]
+    pub tx_id: [u8; 32],
+    /// The block height.
+    pub height: u64,
+    /// The transparency-log index (what a certificate's `attestation_ref` cites).
+    pub log_index: u64,
+    /// The in-toto predicate type.
+    pub predicate_type: String,
+    /// Every subject digest, `<algorithm>:<hex>`, sorted.
+    pub subjects: Vec<String>,
+    /// The identities whose DSSE signatures verified, sorted.
+    pub signers: Vec<String>,
+    /// The DSSE envelope in its standard JSON form.
+    pub envelope: serde_json::Value,
+}
+
+/// A page of the attestations naming one subject digest (`maat_getAttestationsBySubject`),
+/// oldest first. Complete: the index is written in the block's commit batch.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AttestationPage {
+    /// The normalized digest asked for.
+    pub subject: String,
+    /// The attestations.
+    pub attestations: Vec<AttestationInfo>,
+    /// Pass as `after` for the next page; null when there is no more.
+    pub next: Option<PageCursor>,
 }

@@ -612,3 +612,201 @@ async fn health_and_reflection_services() {
     }
     server.stop().await;
 }
+
+/// The audit and attestation RPCs: results as the JSON-RPC types (through the conversions),
+/// "not found" as absent fields, page limits and node errors as statuses with their codes.
+#[tokio::test]
+async fn audit_and_attestation_rpcs() {
+    use maat_rpc::{
+        AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification, AuditRecordInfo,
+        PageCursor,
+    };
+
+    let (server, mut c) = serve().await;
+
+    // GetAuditRecord: the record with its finality proof (as JSON text), or absent.
+    let r = c
+        .get_audit_record(pb::GetAuditRecordRequest {
+            tx_id: AUDIT_TX.to_vec(),
+        })
+        .await
+        .expect("record")
+        .into_inner();
+    let proof_json = r
+        .record
+        .as_ref()
+        .and_then(|rec| rec.finality_proof_json.clone())
+        .expect("proof json");
+    assert_eq!(
+        serde_json::from_str::<Value>(&proof_json).expect("json"),
+        serde_json::to_value(proof()).expect("json")
+    );
+    let record = Option::<AuditRecordInfo>::try_from(r).expect("convert");
+    assert_eq!(record, Some(audit_record()));
+    let r = c
+        .get_audit_record(pb::GetAuditRecordRequest {
+            tx_id: [0x99; 32].to_vec(),
+        })
+        .await
+        .expect("none")
+        .into_inner();
+    assert!(r.record.is_none());
+    let s = c
+        .get_audit_record(pb::GetAuditRecordRequest { tx_id: vec![1; 31] })
+        .await
+        .expect_err("short id");
+    assert_eq!(maat_code(&s), codes::INVALID_PARAMS);
+    let s = c
+        .get_audit_record(pb::GetAuditRecordRequest {
+            tx_id: UNAVAILABLE_AUDIT_TX.to_vec(),
+        })
+        .await
+        .expect_err("unavailable");
+    assert_eq!(maat_code(&s), codes::UNAVAILABLE);
+
+    // GetAuditChain: defaults (from 1, limit 1000), explicit pages, limits out of range.
+    let r = c
+        .get_audit_chain(pb::GetAuditChainRequest {
+            agent_id: AUDIT_AGENT.into(),
+            from_sequence: None,
+            limit: None,
+        })
+        .await
+        .expect("chain")
+        .into_inner();
+    let page = AuditChainPage::try_from(r).expect("convert");
+    assert_eq!(page.length, 3);
+    assert_eq!(
+        page.records.iter().map(|r| r.sequence).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(page.records.iter().all(|r| r.finality_proof.is_none()));
+    assert_eq!(page.next, None);
+    let r = c
+        .get_audit_chain(pb::GetAuditChainRequest {
+            agent_id: AUDIT_AGENT.into(),
+            from_sequence: Some(2),
+            limit: Some(1),
+        })
+        .await
+        .expect("chain")
+        .into_inner();
+    assert_eq!(r.next, Some(3));
+    assert_eq!(r.records.len(), 1);
+    assert_eq!(r.records[0].sequence, 2);
+    assert_eq!(r.records[0].data_json, audit_record().data.to_string());
+    for limit in [0, 1001] {
+        let s = c
+            .get_audit_chain(pb::GetAuditChainRequest {
+                agent_id: AUDIT_AGENT.into(),
+                from_sequence: None,
+                limit: Some(limit),
+            })
+            .await
+            .expect_err("limit out of range");
+        assert_eq!(maat_code(&s), codes::INVALID_PARAMS, "{limit}");
+    }
+
+    // VerifyAuditChain: to the end by default, or to a sequence; unknown agents are errors.
+    let r = c
+        .verify_audit_chain(pb::VerifyAuditChainRequest {
+            agent_id: AUDIT_AGENT.into(),
+            to_sequence: None,
+        })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert_eq!(
+        AuditChainVerification::try_from(r).expect("convert"),
+        verification(3)
+    );
+    let r = c
+        .verify_audit_chain(pb::VerifyAuditChainRequest {
+            agent_id: AUDIT_AGENT.into(),
+            to_sequence: Some(2),
+        })
+        .await
+        .expect("verify")
+        .into_inner();
+    assert_eq!(r.to_sequence, 2);
+    assert_eq!(r.head_record_hash, vec![2; 32]);
+    let s = c
+        .verify_audit_chain(pb::VerifyAuditChainRequest {
+            agent_id: "nobody".into(),
+            to_sequence: None,
+        })
+        .await
+        .expect_err("unknown agent");
+    assert_eq!(maat_code(&s), codes::INVALID_PARAMS);
+
+    // GetAttestation: present (envelope as JSON text) or absent.
+    let r = c
+        .get_attestation(pb::GetAttestationRequest { log_index: 7 })
+        .await
+        .expect("attestation")
+        .into_inner();
+    let envelope_json = r
+        .attestation
+        .as_ref()
+        .map(|a| a.envelope_json.clone())
+        .expect("envelope");
+    assert_eq!(
+        serde_json::from_str::<Value>(&envelope_json).expect("json"),
+        attestations()[0].envelope
+    );
+    assert_eq!(
+        Option::<AttestationInfo>::try_from(r).expect("convert"),
+        Some(attestations()[0].clone())
+    );
+    let r = c
+        .get_attestation(pb::GetAttestationRequest { log_index: 9 })
+        .await
+        .expect("none")
+        .into_inner();
+    assert!(r.attestation.is_none());
+
+    // GetAttestationsBySubject: pages through `next` / `after`.
+    let r = c
+        .get_attestations_by_subject(pb::GetAttestationsBySubjectRequest {
+            subject: ATTESTED_SUBJECT.into(),
+            after: None,
+            limit: Some(1),
+        })
+        .await
+        .expect("page")
+        .into_inner();
+    let first = AttestationPage::try_from(r).expect("convert");
+    assert_eq!(first.attestations, attestations()[..1].to_vec());
+    let next = first.next.expect("a next page");
+    assert_eq!(
+        next,
+        PageCursor {
+            height: 7,
+            position: 0
+        }
+    );
+    let r = c
+        .get_attestations_by_subject(pb::GetAttestationsBySubjectRequest {
+            subject: ATTESTED_SUBJECT.into(),
+            after: Some(next.into()),
+            limit: None,
+        })
+        .await
+        .expect("page")
+        .into_inner();
+    assert!(r.next.is_none());
+    let second = AttestationPage::try_from(r).expect("convert");
+    assert_eq!(second.attestations, attestations()[1..].to_vec());
+    for (subject, limit) in [("md5:abcd", None), (ATTESTED_SUBJECT, Some(101))] {
+        let s = c
+            .get_attestations_by_subject(pb::GetAttestationsBySubjectRequest {
+                subject: subject.into(),
+                after: None,
+                limit,
+            })
+            .await
+            .expect_err("invalid");
+        assert_eq!(maat_code(&s), codes::INVALID_PARAMS, "{subject} {limit:?}");
+    }
+    server.stop().await;
+}

@@ -54,9 +54,11 @@ use maat_rpc::grpc::tonic::transport::{Channel, Endpoint};
 use maat_rpc::grpc::tonic::{Code, Status};
 use maat_rpc::grpc::{self as pb, ConvertError};
 use maat_rpc::{
-    ApiError, BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo, EventFilter,
-    FinalityProof, InclusionProof, MAX_REQUEST_BODY_BYTES, MAX_RESPONSE_BODY_BYTES, MaatRpcClient,
-    NodeEvent, NodeStatus, RejectionData, SubscriptionKind, TxStatus, ValidatorInfo, codes,
+    ApiError, AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification,
+    AuditRecordInfo, BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo,
+    EventFilter, FinalityProof, InclusionProof, MAX_REQUEST_BODY_BYTES, MAX_RESPONSE_BODY_BYTES,
+    MaatRpcClient, NodeEvent, NodeStatus, PageCursor, RejectionData, SubscriptionKind, TxStatus,
+    ValidatorInfo, codes,
 };
 
 /// How often [`Client::wait_for_finality`] polls by default.
@@ -723,6 +725,111 @@ impl Client {
             grpc: |g| async move {
                 let r = g.validators(pb::ValidatorsRequest {}).await?;
                 Ok(r.into_inner().validators.into_iter().map(Into::into).collect())
+            },
+        )
+    }
+
+    /// The committed audit record carried by `tx_id`, with its finality proof
+    /// (`maat_getAuditRecord`).
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn audit_record(&self, tx_id: TxId) -> Result<Option<AuditRecordInfo>, ClientError> {
+        call!(self,
+            json: |c| c.get_audit_record(tx_id.to_hex()),
+            grpc: |g| async move {
+                let request = pb::GetAuditRecordRequest { tx_id: tx_id.0.to_vec() };
+                let r = g.get_audit_record(request).await?;
+                Ok(Option::<AuditRecordInfo>::try_from(r.into_inner())?)
+            },
+        )
+    }
+
+    /// A page of `agent_id`'s audit chain from `from_sequence` (`maat_getAuditChain`;
+    /// `limit` `None`: the node's maximum, 1000).
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn audit_chain(
+        &self,
+        agent_id: &str,
+        from_sequence: u64,
+        limit: Option<u32>,
+    ) -> Result<AuditChainPage, ClientError> {
+        call!(self,
+            json: |c| c.get_audit_chain(agent_id.to_owned(), Some(from_sequence), limit),
+            grpc: |g| async move {
+                let request = pb::GetAuditChainRequest {
+                    agent_id: agent_id.to_owned(),
+                    from_sequence: Some(from_sequence),
+                    limit,
+                };
+                let r = g.get_audit_chain(request).await?;
+                Ok(AuditChainPage::try_from(r.into_inner())?)
+            },
+        )
+    }
+
+    /// The node's end-to-end check of `agent_id`'s chain up to `to_sequence`
+    /// (`maat_verifyAuditChain`).
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn verify_audit_chain(
+        &self,
+        agent_id: &str,
+        to_sequence: Option<u64>,
+    ) -> Result<AuditChainVerification, ClientError> {
+        call!(self,
+            json: |c| c.verify_audit_chain(agent_id.to_owned(), to_sequence),
+            grpc: |g| async move {
+                let request = pb::VerifyAuditChainRequest {
+                    agent_id: agent_id.to_owned(),
+                    to_sequence,
+                };
+                let r = g.verify_audit_chain(request).await?;
+                Ok(AuditChainVerification::try_from(r.into_inner())?)
+            },
+        )
+    }
+
+    /// The attestation at `log_index` (`maat_getAttestation`).
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn attestation(
+        &self,
+        log_index: u64,
+    ) -> Result<Option<AttestationInfo>, ClientError> {
+        call!(self,
+            json: |c| c.get_attestation(log_index),
+            grpc: |g| async move {
+                let r = g.get_attestation(pb::GetAttestationRequest { log_index }).await?;
+                Ok(Option::<AttestationInfo>::try_from(r.into_inner())?)
+            },
+        )
+    }
+
+    /// One page of the attestations naming `subject` (`maat_getAttestationsBySubject`).
+    ///
+    /// # Errors
+    /// [`ClientError`].
+    pub async fn attestations_by_subject(
+        &self,
+        subject: &str,
+        after: Option<PageCursor>,
+        limit: Option<u32>,
+    ) -> Result<AttestationPage, ClientError> {
+        call!(self,
+            json: |c| c.get_attestations_by_subject(subject.to_owned(), after, limit),
+            grpc: |g| async move {
+                let request = pb::GetAttestationsBySubjectRequest {
+                    subject: subject.to_owned(),
+                    after: after.map(Into::into),
+                    limit,
+                };
+                let r = g.get_attestations_by_subject(request).await?;
+                Ok(AttestationPage::try_from(r.into_inner())?)
             },
         )
     }

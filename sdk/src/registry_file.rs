@@ -19,13 +19,19 @@
 //! [policy.signers]                         # evidence type -> identity ids or "role:<role>"
 //! test_result = ["ci-bot"]
 //! scan_report = ["role:scanner"]
+//!
+//! [[attestation]]                          # a finalized attestation `attestation_ref` cites
+//! log_index = 7                            # (`maat_getAttestation` on a node shows these)
+//! predicate_type = "https://slsa.dev/provenance/v1"
+//! subjects = ["sha256:<hex>"]
+//! signers = ["builder"]                    # optional
 //! ```
 //! Relative paths are resolved against the registry file's folder; unknown keys are errors.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use maat_certificate::maat_v1::{IdentityRecord, InMemoryRegistry, SignerRule};
+use maat_certificate::maat_v1::{AttestationEntry, IdentityRecord, InMemoryRegistry, SignerRule};
 use maat_crypto::keyfile::load_public_key;
 use maat_crypto::sig::PublicKey;
 use serde::Deserialize;
@@ -62,6 +68,18 @@ struct RawRegistry {
     identity: Vec<RawIdentity>,
     #[serde(default)]
     policy: Vec<RawPolicy>,
+    #[serde(default)]
+    attestation: Vec<RawAttestation>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAttestation {
+    log_index: u64,
+    predicate_type: String,
+    subjects: Vec<String>,
+    #[serde(default)]
+    signers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -148,6 +166,14 @@ pub fn load_registry(path: &Path) -> Result<InMemoryRegistry, RegistryFileError>
             .collect();
         reg.add_policy_json(&pol.service, &pol.environment, &policy_json, signers)
             .map_err(|e| bad(format!("{}: {e}", file.display())))?;
+    }
+    for a in raw.attestation {
+        reg.add_attestation(AttestationEntry {
+            log_index: a.log_index,
+            predicate_type: a.predicate_type,
+            subjects: a.subjects,
+            signers: a.signers,
+        });
     }
     for d in raw.finalized_deployments {
         reg.finalize_deployment(&d);

@@ -228,6 +228,57 @@ impl NodeApi for FakeNode {
         Ok(validators())
     }
 
+    async fn audit_record(
+        &self,
+        _tx_id: [u8; 32],
+    ) -> Result<Option<maat_rpc::AuditRecordInfo>, ApiError> {
+        Ok(None)
+    }
+
+    async fn audit_chain(
+        &self,
+        agent_id: String,
+        _from_sequence: u64,
+        _limit: u32,
+    ) -> Result<maat_rpc::AuditChainPage, ApiError> {
+        Ok(maat_rpc::AuditChainPage {
+            agent_id,
+            length: 0,
+            records: Vec::new(),
+            next: None,
+        })
+    }
+
+    async fn verify_audit_chain(
+        &self,
+        agent_id: String,
+        _to_sequence: Option<u64>,
+    ) -> Result<maat_rpc::AuditChainVerification, ApiError> {
+        Err(ApiError::invalid_params(format!(
+            "agent `{agent_id}` has no committed audit record"
+        )))
+    }
+
+    async fn attestation(
+        &self,
+        _log_index: u64,
+    ) -> Result<Option<maat_rpc::AttestationInfo>, ApiError> {
+        Ok(None)
+    }
+
+    async fn attestations_by_subject(
+        &self,
+        subject: String,
+        _after: Option<maat_rpc::PageCursor>,
+        _limit: u32,
+    ) -> Result<maat_rpc::AttestationPage, ApiError> {
+        Ok(maat_rpc::AttestationPage {
+            subject,
+            attestations: Vec::new(),
+            next: None,
+        })
+    }
+
     fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
     }

@@ -71,6 +71,8 @@ fn make_batch(rng: &mut StdRng, template: Option<&[u8]>, height: u64, log: u64) 
             log_index: log + p as u64,
             deployment_id: Some(dep),
             service_env: Some((format!("service-{}", p % 20), "production".into())),
+            audit_record: None,
+            subjects: Vec::new(),
             tx_bytes: bytes,
         });
     }

@@ -176,6 +176,37 @@ pub fn service_env_prefix(service: &str, environment: &str) -> Result<Vec<u8>> {
     Ok(k)
 }
 
+/// Prefix of `idx_subject` keys for one subject digest: u16 length || digest.
+pub fn subject_prefix(digest: &str) -> Result<Vec<u8>> {
+    let mut k = Vec::with_capacity(2 + digest.len() + 12);
+    put_str(&mut k, digest)?;
+    Ok(k)
+}
+
+/// Prefix of `idx_audit` keys for one agent: u16 length || agent id.
+pub fn audit_prefix(agent_id: &str) -> Result<Vec<u8>> {
+    let mut k = Vec::with_capacity(2 + agent_id.len() + 8);
+    put_str(&mut k, agent_id)?;
+    Ok(k)
+}
+
+/// An `idx_audit` key: agent prefix || sequence, so one agent's chain is one range in sequence
+/// order.
+pub fn audit_key(prefix: &[u8], sequence: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + 8);
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(&sequence.to_be_bytes());
+    k
+}
+
+/// The sequence of an `idx_audit` key, given what follows the agent prefix.
+pub fn decode_audit_sequence(suffix: &[u8]) -> Result<u64> {
+    let mut r = Reader::new(suffix, "audit index key");
+    let sequence = r.u64()?;
+    r.finish()?;
+    Ok(sequence)
+}
+
 /// An index key: prefix || height || position.
 pub fn index_key(prefix: &[u8], pos: TxPos) -> Vec<u8> {
     let mut k = Vec::with_capacity(prefix.len() + 12);
@@ -455,6 +486,7 @@ mod tests {
             let _ = decode_pos(&v, "x");
             let _ = decode_node_key(&v);
             let _ = decode_height_key(&v, "x");
+            let _ = decode_audit_sequence(&v);
             let _ = decode_id(&v, "x");
         }
     }

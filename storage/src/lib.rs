@@ -9,8 +9,9 @@
 //! # Guarantees
 //!
 //! - **Atomic, durable commits.** [`Store::commit`] writes a block, its QC, its transactions and
-//!   their indexes, the state changes, the transparency-log nodes and the new head record in
-//!   one RocksDB `WriteBatch`, with `sync` set: when it returns the block survives a crash (of
+//!   their indexes (deployment, service/environment, agent audit chain, subject digest), the
+//!   state changes, the transparency-log nodes and the new head record in one RocksDB
+//!   `WriteBatch`, with `sync` set: when it returns the block survives a crash (of
 //!   the process; of the machine too, as far as the disk honours `fsync`), and a crash before it
 //!   returns leaves the previous head with nothing of the block.
 //! - **Synced safety data.** [`Store::put_safety`] returns only once the record is on disk, so
@@ -39,12 +40,19 @@
 //! | `tx_ids` | tx id | pos |
 //! | `idx_deployment` | `str16` deployment id, pos | empty |
 //! | `idx_service_env` | `str16` service, `str16` environment, pos | empty |
+//! | `idx_audit` | `str16` agent id, sequence (u64) | pos |
+//! | `idx_subject` | `str16` subject digest, pos | empty |
 //! | `state` | ledger key | ledger value |
 //! | `log` | level (u8), index (u64) | SHA-256 of that complete subtree (RFC 6962) |
 //! | `safety` | `"safety"` | the consensus safety record |
 //! | `pending` | record id | a pending block or QC |
 //! | `finality` | height | the child header and child QC that commit that block directly (u32-length-prefixed header, then the QC) |
 //! | `checkpoints` | tree size | a cosigned checkpoint (C2SP signed note, UTF-8) |
+//!
+//! `idx_audit` holds each `(agent id, sequence)` at most once: a commit repeating one is refused.
+//! A database written before `idx_audit` and `idx_subject` existed opens as is: missing column
+//! families are created empty on open, so blocks committed before have no entries there (the
+//! store cannot derive them from opaque transaction bytes).
 //!
 //! **Transactions are stored once.** A block's bytes contain its transactions; on commit each
 //! transaction whose bytes occur verbatim in the block bytes (as they do for an embedded
@@ -80,8 +88,8 @@ pub use error::{Result, StoreError};
 pub use nodes::NodeStoreError;
 pub use store::Store;
 pub use types::{
-    CommitBatch, CommitMeta, CommittedTx, DiskUsage, FinalityRecord, Id, Order, StoreOptions,
-    StoredBlock, TxPage, TxPos, TxQuery, TxRecord, VerifyReport,
+    AuditIndexEntry, CommitBatch, CommitMeta, CommittedTx, DiskUsage, FinalityRecord, Id, Order,
+    StoreOptions, StoredBlock, TxPage, TxPos, TxQuery, TxRecord, VerifyReport,
 };
 
 /// Column family `meta`: format, genesis hash, head record.
@@ -100,6 +108,11 @@ pub const CF_TX_IDS: &str = "tx_ids";
 pub const CF_IDX_DEPLOYMENT: &str = "idx_deployment";
 /// Column family `idx_service_env`: certificates by (service, environment).
 pub const CF_IDX_SERVICE_ENV: &str = "idx_service_env";
+/// Column family `idx_audit`: agent audit records by (agent id, sequence); the value is the
+/// record's position.
+pub const CF_IDX_AUDIT: &str = "idx_audit";
+/// Column family `idx_subject`: transactions by attestation subject digest.
+pub const CF_IDX_SUBJECT: &str = "idx_subject";
 /// Column family `state`: the ledger's committed state.
 pub const CF_STATE: &str = "state";
 /// Column family `log`: transparency-log complete-subtree hashes.
@@ -125,6 +138,8 @@ pub const ALL_CFS: &[&str] = &[
     CF_TX_IDS,
     CF_IDX_DEPLOYMENT,
     CF_IDX_SERVICE_ENV,
+    CF_IDX_AUDIT,
+    CF_IDX_SUBJECT,
     CF_STATE,
     CF_LOG,
     CF_SAFETY,

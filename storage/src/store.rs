@@ -23,9 +23,9 @@ use crate::types::{
 };
 use crate::verify;
 use crate::{
-    ALL_CFS, CF_BLOCK_IDS, CF_BLOCKS, CF_CHECKPOINTS, CF_FINALITY, CF_IDX_DEPLOYMENT,
-    CF_IDX_SERVICE_ENV, CF_LOG, CF_META, CF_PENDING, CF_QCS, CF_SAFETY, CF_STATE, CF_TX_IDS,
-    CF_TXS, cf,
+    ALL_CFS, CF_BLOCK_IDS, CF_BLOCKS, CF_CHECKPOINTS, CF_FINALITY, CF_IDX_AUDIT, CF_IDX_DEPLOYMENT,
+    CF_IDX_SERVICE_ENV, CF_IDX_SUBJECT, CF_LOG, CF_META, CF_PENDING, CF_QCS, CF_SAFETY, CF_STATE,
+    CF_TX_IDS, CF_TXS, cf,
 };
 
 /// The node's database: committed blocks, their QCs, transactions and indexes, ledger state,
@@ -72,8 +72,12 @@ fn cf_options(name: &str, write_buffer_size: Option<usize>) -> Options {
         o.set_max_bytes_for_level_base(size as u64 * 4);
     }
     // Point lookups by random 32-byte ids (and the duplicate check on every commit) mostly miss
-    // or hit once: a bloom filter saves a disk read per miss.
-    if matches!(name, CF_TX_IDS | CF_BLOCK_IDS | CF_STATE | CF_PENDING) {
+    // or hit once: a bloom filter saves a disk read per miss. `idx_audit` is probed for every
+    // audit record committed (the duplicate check), and almost always misses.
+    if matches!(
+        name,
+        CF_TX_IDS | CF_BLOCK_IDS | CF_STATE | CF_PENDING | CF_IDX_AUDIT
+    ) {
         let mut t = BlockBasedOptions::default();
         t.set_bloom_filter(10.0, false);
         o.set_block_based_table_factory(&t);
@@ -219,7 +223,8 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::HeightMismatch`], [`StoreError::DuplicateBlock`],
-    /// [`StoreError::DuplicateTx`], [`StoreError::InvalidBatch`] (nothing written), or a
+    /// [`StoreError::DuplicateTx`], [`StoreError::InvalidBatch`] (also for an audit record
+    /// `(agent, sequence)` already committed or twice in the batch; nothing written), or a
     /// database error.
     pub fn commit(&self, b: &CommitBatch) -> Result<CommitMeta> {
         let mut st = self.lock()?;
@@ -256,6 +261,7 @@ impl Store {
 
         let (txs, tx_ids) = (self.cf(CF_TXS)?, self.cf(CF_TX_IDS)?);
         let (by_dep, by_svc) = (self.cf(CF_IDX_DEPLOYMENT)?, self.cf(CF_IDX_SERVICE_ENV)?);
+        let (by_audit, by_subject) = (self.cf(CF_IDX_AUDIT)?, self.cf(CF_IDX_SUBJECT)?);
         for (position, tx) in (0u32..).zip(&b.txs) {
             let pos = TxPos {
                 height: h,
@@ -273,6 +279,21 @@ impl Store {
             if let Some((service, env)) = &tx.service_env {
                 let prefix = codec::service_env_prefix(service, env)?;
                 wb.put_cf(by_svc, index_key(&prefix, pos), []);
+            }
+            if let Some(a) = &tx.audit_record {
+                let key = codec::audit_key(&codec::audit_prefix(&a.agent_id)?, a.sequence);
+                wb.put_cf(by_audit, key, pos_key(pos));
+            }
+            // A digest listed twice in one transaction is one index entry.
+            let mut subjects: Vec<&str> = tx.subjects.iter().map(String::as_str).collect();
+            subjects.sort_unstable();
+            subjects.dedup();
+            for digest in subjects {
+                wb.put_cf(
+                    by_subject,
+                    index_key(&codec::subject_prefix(digest)?, pos),
+                    [],
+                );
             }
         }
 
@@ -350,6 +371,23 @@ impl Store {
             if !seen.insert(tx.tx_id) || self.db.get_pinned_cf(tx_ids, tx.tx_id)?.is_some() {
                 return Err(StoreError::DuplicateTx(Hash32(tx.tx_id)));
             }
+        }
+        // An audit chain position names one record forever: never overwrite one.
+        let by_audit = self.cf(CF_IDX_AUDIT)?;
+        let mut chain_keys = HashSet::new();
+        for a in b.txs.iter().filter_map(|t| t.audit_record.as_ref()) {
+            let key = codec::audit_key(&codec::audit_prefix(&a.agent_id)?, a.sequence);
+            let why = if self.db.get_pinned_cf(by_audit, &key)?.is_some() {
+                "is already committed"
+            } else if !chain_keys.insert(key) {
+                "occurs twice in the batch"
+            } else {
+                continue;
+            };
+            return Err(StoreError::InvalidBatch(format!(
+                "audit record {} of agent {:?} {why}",
+                a.sequence, a.agent_id
+            )));
         }
         let old_size = st.log.size();
         let leaves = u64::try_from(b.log_leaves.len()).unwrap_or(u64::MAX);
@@ -721,6 +759,101 @@ impl Store {
     ) -> Result<TxPage> {
         let prefix = codec::service_env_prefix(service, environment)?;
         self.index_page(CF_IDX_SERVICE_ENV, &prefix, q)
+    }
+
+    /// Transactions indexed under an attestation subject digest (as given at commit, e.g.
+    /// `sha256:<hex>`), one page at a time.
+    ///
+    /// # Errors
+    /// As [`Store::txs_by_deployment`].
+    pub fn txs_by_subject(&self, digest: &str, q: &TxQuery) -> Result<TxPage> {
+        let prefix = codec::subject_prefix(digest)?;
+        self.index_page(CF_IDX_SUBJECT, &prefix, q)
+    }
+
+    /// The audit records of `agent_id` with sequence `>= from_sequence`, in sequence order, at
+    /// most `limit` of them (at least one when any): `(sequence, record)`. Gaps in the sequence
+    /// are returned as they are stored; the next page starts after the last sequence returned.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidBatch`] for an agent id longer than 65535 bytes,
+    /// [`StoreError::Corrupted`] (also for an entry pointing to no transaction), or a database
+    /// error.
+    pub fn audit_chain(
+        &self,
+        agent_id: &str,
+        from_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, TxRecord)>> {
+        let prefix = codec::audit_prefix(agent_id)?;
+        let seek = codec::audit_key(&prefix, from_sequence);
+        let iter = self.db.iterator_cf(
+            self.cf(CF_IDX_AUDIT)?,
+            IteratorMode::From(&seek, Direction::Forward),
+        );
+        let limit = limit.max(1);
+        let mut out = Vec::new();
+        for item in iter {
+            if out.len() == limit {
+                break;
+            }
+            let (k, v) = item?;
+            // The agent prefix is length-delimited: its keys are contiguous and no other's.
+            let Some(suffix) = k.strip_prefix(prefix.as_slice()) else {
+                break;
+            };
+            let sequence = codec::decode_audit_sequence(suffix)?;
+            out.push((sequence, self.audit_target(agent_id, sequence, &v)?));
+        }
+        Ok(out)
+    }
+
+    /// The audit record of `agent_id` with exactly this sequence.
+    ///
+    /// # Errors
+    /// As [`Store::audit_chain`].
+    pub fn audit_record_at(&self, agent_id: &str, sequence: u64) -> Result<Option<TxRecord>> {
+        let key = codec::audit_key(&codec::audit_prefix(agent_id)?, sequence);
+        match self.db.get_pinned_cf(self.cf(CF_IDX_AUDIT)?, key)? {
+            None => Ok(None),
+            Some(v) => self.audit_target(agent_id, sequence, &v).map(Some),
+        }
+    }
+
+    /// The highest sequence stored for `agent_id` (0 when it has none): the chain's length when
+    /// its sequences start at 1 without gaps. One reverse seek.
+    ///
+    /// # Errors
+    /// As [`Store::audit_chain`].
+    pub fn audit_chain_length(&self, agent_id: &str) -> Result<u64> {
+        let prefix = codec::audit_prefix(agent_id)?;
+        let seek = codec::audit_key(&prefix, u64::MAX);
+        let mut iter = self.db.iterator_cf(
+            self.cf(CF_IDX_AUDIT)?,
+            IteratorMode::From(&seek, Direction::Reverse),
+        );
+        match iter.next() {
+            None => Ok(0),
+            Some(item) => {
+                let (k, _) = item?;
+                match k.strip_prefix(prefix.as_slice()) {
+                    Some(suffix) => codec::decode_audit_sequence(suffix),
+                    None => Ok(0),
+                }
+            }
+        }
+    }
+
+    /// The transaction an `idx_audit` value points to; one pointing nowhere is corruption.
+    fn audit_target(&self, agent_id: &str, sequence: u64, value: &[u8]) -> Result<TxRecord> {
+        let pos = decode_pos(value, "audit index value")?;
+        self.tx_at(pos)?.ok_or_else(|| {
+            StoreError::corrupted(format!(
+                "audit record {sequence} of agent {agent_id:?} points to height {} position {}, \
+                 which has no transaction",
+                pos.height, pos.position
+            ))
+        })
     }
 
     fn index_page(&self, cf_name: &str, prefix: &[u8], q: &TxQuery) -> Result<TxPage> {

@@ -29,7 +29,7 @@ impl StoreOptions {
 }
 
 /// One committed transaction of a [`CommitBatch`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommittedTx {
     /// The transaction id.
     pub tx_id: Id,
@@ -41,6 +41,21 @@ pub struct CommittedTx {
     pub deployment_id: Option<String>,
     /// For a certificate: the `(service, environment)` to index it under.
     pub service_env: Option<(String, String)>,
+    /// For an agent audit record: its place in the agent's audit chain. At most one
+    /// transaction may ever hold a given `(agent_id, sequence)`.
+    pub audit_record: Option<AuditIndexEntry>,
+    /// Attestation subject digests (e.g. `sha256:<hex>`, normalised by the caller) to index the
+    /// transaction under; a digest listed twice is indexed once.
+    pub subjects: Vec<String>,
+}
+
+/// A transaction's place in an agent's audit chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct AuditIndexEntry {
+    /// The agent whose chain the record belongs to.
+    pub agent_id: String,
+    /// The record's sequence number in that chain.
+    pub sequence: u64,
 }
 
 /// Everything one block's commit writes, in one atomic, synced RocksDB write batch.
@@ -222,6 +237,6 @@ pub struct VerifyReport {
     pub txs: u64,
     /// Transparency-log leaves rehashed.
     pub log_leaves: u64,
-    /// Deployment and service/environment index entries resolved.
+    /// Deployment, service/environment, audit chain and subject index entries resolved.
     pub index_entries: u64,
 }

@@ -9,8 +9,8 @@ use crate::error::{Result, StoreError};
 use crate::store::Store;
 use crate::types::{CommitMeta, TxPos, VerifyReport};
 use crate::{
-    ALL_CFS, CF_BLOCK_IDS, CF_BLOCKS, CF_IDX_DEPLOYMENT, CF_IDX_SERVICE_ENV, CF_LOG, CF_PENDING,
-    CF_QCS, CF_TX_IDS, CF_TXS, cf,
+    ALL_CFS, CF_BLOCK_IDS, CF_BLOCKS, CF_IDX_AUDIT, CF_IDX_DEPLOYMENT, CF_IDX_SERVICE_ENV,
+    CF_IDX_SUBJECT, CF_LOG, CF_PENDING, CF_QCS, CF_TX_IDS, CF_TXS, cf,
 };
 
 /// Column families that hold committed data (everything the head summarises).
@@ -22,6 +22,8 @@ const COMMITTED_CFS: &[&str] = &[
     CF_TX_IDS,
     CF_IDX_DEPLOYMENT,
     CF_IDX_SERVICE_ENV,
+    CF_IDX_AUDIT,
+    CF_IDX_SUBJECT,
     crate::CF_STATE,
     CF_LOG,
 ];
@@ -219,6 +221,15 @@ fn index_key_pos(key: &[u8], strings: usize, what: &str) -> Result<TxPos> {
     decode_pos(r.rest(), what)
 }
 
+/// Splits an `idx_audit` key into its agent id and sequence.
+fn audit_key_parts(key: &[u8]) -> Result<(&str, u64)> {
+    let mut r = codec::Reader::new(key, "audit index key");
+    let len = r.u16()?;
+    let agent_id = std::str::from_utf8(r.take(usize::from(len))?)
+        .map_err(|_| StoreError::corrupted("audit index key holds invalid UTF-8"))?;
+    Ok((agent_id, codec::decode_audit_sequence(r.rest())?))
+}
+
 /// See [`Store::verify_full`].
 pub(crate) fn verify_full(
     store: &Store,
@@ -312,7 +323,11 @@ pub(crate) fn verify_full(
             report.txs, h.tx_count
         )));
     }
-    for (name, strings) in [(CF_IDX_DEPLOYMENT, 1), (CF_IDX_SERVICE_ENV, 2)] {
+    for (name, strings) in [
+        (CF_IDX_DEPLOYMENT, 1),
+        (CF_IDX_SERVICE_ENV, 2),
+        (CF_IDX_SUBJECT, 1),
+    ] {
         for item in db.iterator_cf(cf(db, name)?, IteratorMode::Start) {
             let (k, _) = item?;
             let pos = index_key_pos(&k, strings, "index key")?;
@@ -324,6 +339,20 @@ pub(crate) fn verify_full(
             }
             report.index_entries += 1;
         }
+    }
+    // Audit chain entries: key agent id || sequence, value the record's position.
+    for item in db.iterator_cf(cf(db, CF_IDX_AUDIT)?, IteratorMode::Start) {
+        let (k, v) = item?;
+        let (agent_id, sequence) = audit_key_parts(&k)?;
+        let pos = decode_pos(&v, "audit index value")?;
+        if store.tx_at(pos)?.is_none() {
+            return Err(StoreError::corrupted(format!(
+                "index '{CF_IDX_AUDIT}' entry {sequence} of agent {agent_id:?} points to height \
+                 {} position {}, which has no transaction",
+                pos.height, pos.position
+            )));
+        }
+        report.index_entries += 1;
     }
 
     // The log, recomputed from its leaves, must match every stored node and the head's root.

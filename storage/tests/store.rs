@@ -48,6 +48,8 @@ fn batch(height: u64, log_start: u64, n: u64) -> CommitBatch {
                 };
                 ("svc".to_owned(), env.to_owned())
             }),
+            audit_record: None,
+            subjects: Vec::new(),
             tx_bytes: bytes,
         });
     }

@@ -107,8 +107,9 @@ pub fn sign_evidence(
 /// object in `evidence_id` order; then `POLICY_SATISFIED` citing those steps and
 /// `DEPLOY_AUTH` citing it. Step ids are the leaf labels, `policy` and `deploy`.
 ///
-/// Signatures and the registry are not consulted (every object is taken as authenticated and
-/// every signer as holding the roles it claims); the checker decides. If the policy does not
+/// Signatures and the registry are not consulted (every object is taken as authenticated,
+/// every signer as holding the roles it claims, every `attestation_ref` as citing a finalized
+/// attestation that matches it); the checker decides. If the policy does not
 /// hold, steps are still emitted for the leaves it would need, so checking reports what is
 /// missing.
 pub fn standard_proof(request: &Request, policy: &Policy, evidence: &[EvidenceObject]) -> Proof {

@@ -266,7 +266,8 @@ struct AuthResult<'c> {
     /// `evidence_id -> index` of its first occurrence.
     by_id: HashMap<&'c str, usize>,
     /// Per object (input order): hash valid, signature valid under an active key of an
-    /// authorised, unrevoked signer, and not a duplicate id.
+    /// authorised, unrevoked signer, and not a duplicate id; for an `attestation_ref`, also a
+    /// well-formed value citing a finalized attestation that matches it (step 5b).
     authenticated: Vec<bool>,
     /// Per object: the signer's record when it was found.
     signers: Vec<Option<Arc<IdentityRecord>>>,
@@ -568,6 +569,53 @@ fn auth_evidence<'c>(
         }
     }
 
+    // 5b. Attestation references, against the finalized attestations in the registry. A
+    // reference that fails is not usable evidence, whatever its signature.
+    for (i, o) in c.evidence.iter().enumerate() {
+        if o.evidence_type != "attestation_ref" {
+            continue;
+        }
+        let id = &o.evidence_id;
+        let failed = match logic::attestation_ref(&o.value) {
+            Err(why) => Some((
+                format!("EVIDENCE_ATTESTATION_REF_INVALID:{id}"),
+                format!("evidence `{id}`: {why}"),
+            )),
+            Ok(r) => match registry.attestation(r.log_index) {
+                None => Some((
+                    format!("EVIDENCE_ATTESTATION_NOT_FOUND:{id}"),
+                    format!(
+                        "evidence `{id}` cites log index {}, where no attestation is finalized",
+                        r.log_index
+                    ),
+                )),
+                Some(entry) if entry.predicate_type != r.predicate_type => Some((
+                    format!("EVIDENCE_ATTESTATION_MISMATCH:{id}"),
+                    format!(
+                        "evidence `{id}` claims predicate type `{}`, but the attestation at log \
+                         index {} has `{}`",
+                        r.predicate_type, r.log_index, entry.predicate_type
+                    ),
+                )),
+                Some(entry) if !entry.subjects.iter().any(|s| s == r.subject) => Some((
+                    format!("EVIDENCE_ATTESTATION_MISMATCH:{id}"),
+                    format!(
+                        "evidence `{id}` claims subject `{}`, which the attestation at log index \
+                         {} does not list",
+                        r.subject, r.log_index
+                    ),
+                )),
+                Some(_) => None,
+            },
+        };
+        if let Some((code, msg)) = failed {
+            out.push(A, code, msg);
+            if let Some(slot) = res.authenticated.get_mut(i) {
+                *slot = false;
+            }
+        }
+    }
+
     // 6. The policy as logic over the leaves' truth values.
     res.facts = c
         .evidence
@@ -699,7 +747,7 @@ fn check_proof(
         let rule = s.rule.as_str();
         match rule {
             "TEST_PASS" | "VULN_OK" | "HUMAN_ATTESTED" | "ROLLBACK_READY" | "CANARY_READY"
-            | "ENVIRONMENT_MATCH" => {
+            | "ENVIRONMENT_MATCH" | "ARTIFACT_ATTESTED" => {
                 if rule == "ENVIRONMENT_MATCH" && c.policy.environment != c.request.environment {
                     out.push(
                         R,

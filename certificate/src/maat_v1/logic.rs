@@ -6,7 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::json::{self, Value};
+use crate::json::{self, Object, Value};
 
 use super::model::{EvidenceObject, Policy, Predicate, PredicateParams, Request};
 
@@ -58,12 +58,17 @@ pub enum Leaf {
     EnvironmentMatches {
         target: String,
     },
+    /// A finalized supply-chain attestation of `predicate_type` names the request's artifact.
+    ArtifactAttested {
+        predicate_type: String,
+    },
 }
 
 impl Leaf {
     /// The leaf's label, which is also the exact conclusion of the step that covers it:
     /// `test_passed:<suite>`, `vuln_count:<severity><op><threshold>`, `human_attested:<role>`,
-    /// `rollback_defined:<service>`, `canary_enabled:<service>`, `environment_matches:<target>`.
+    /// `rollback_defined:<service>`, `canary_enabled:<service>`, `environment_matches:<target>`,
+    /// `artifact_attested:<predicate_type>`.
     pub fn label(&self) -> String {
         match self {
             Leaf::TestPassed { suite } => format!("test_passed:{suite}"),
@@ -78,6 +83,9 @@ impl Leaf {
             Leaf::RollbackDefined { service } => format!("rollback_defined:{service}"),
             Leaf::CanaryEnabled { service } => format!("canary_enabled:{service}"),
             Leaf::EnvironmentMatches { target } => format!("environment_matches:{target}"),
+            Leaf::ArtifactAttested { predicate_type } => {
+                format!("artifact_attested:{predicate_type}")
+            }
         }
     }
 
@@ -90,6 +98,7 @@ impl Leaf {
             Leaf::RollbackDefined { .. } => "ROLLBACK_READY",
             Leaf::CanaryEnabled { .. } => "CANARY_READY",
             Leaf::EnvironmentMatches { .. } => "ENVIRONMENT_MATCH",
+            Leaf::ArtifactAttested { .. } => "ARTIFACT_ATTESTED",
         }
     }
 
@@ -102,6 +111,7 @@ impl Leaf {
             Leaf::RollbackDefined { .. } => "rollback_spec",
             Leaf::CanaryEnabled { .. } => "rollout_spec",
             Leaf::EnvironmentMatches { .. } => "environment_descriptor",
+            Leaf::ArtifactAttested { .. } => "attestation_ref",
         }
     }
 
@@ -145,6 +155,13 @@ impl Leaf {
                      authenticated environment_descriptor names it"
                 ),
             ),
+            Leaf::ArtifactAttested { predicate_type } => (
+                format!("EVIDENCE_ARTIFACT_ATTESTATION_MISSING:{predicate_type}"),
+                format!(
+                    "no authenticated attestation_ref cites a finalized `{predicate_type}` \
+                     attestation whose subject is the request's artifact"
+                ),
+            ),
         }
     }
 
@@ -157,6 +174,7 @@ impl Leaf {
             Leaf::RollbackDefined { .. } => "VRP_ROLLBACK_REF_MISSING",
             Leaf::CanaryEnabled { .. } => "VRP_CANARY_REF_MISSING",
             Leaf::EnvironmentMatches { .. } => "VRP_ENVIRONMENT_REF_MISSING",
+            Leaf::ArtifactAttested { .. } => "VRP_ARTIFACT_ATTESTATION_REF_MISSING",
         };
         format!("{bare}:{step_id}")
     }
@@ -401,6 +419,12 @@ fn leaf<'p>(
             targets.push(non_empty_str(params, "target"));
             t.map(|target| Leaf::EnvironmentMatches { target })
         }
+        "artifact_attested" => need(
+            "predicate_type",
+            "POLICY_ARTIFACT_ATTESTED_PREDICATE_INVALID",
+            out,
+        )
+        .map(|predicate_type| Leaf::ArtifactAttested { predicate_type }),
         _ => None,
     }
 }
@@ -413,6 +437,73 @@ fn leaf<'p>(
 pub(crate) struct SupportEnv<'a> {
     pub request: &'a Request,
     pub policy_environment: &'a str,
+}
+
+/// The `value` of an `attestation_ref` evidence object: which finalized attestation it cites
+/// (by transparency-log index) and what it claims that attestation says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct AttestationRef<'o> {
+    /// `value.log_index`: an integer literal in `0..=u64::MAX`.
+    pub log_index: u64,
+    /// `value.subject`: `<alg>:<lowercase hex>`, a subject digest of the attestation.
+    pub subject: &'o str,
+    /// `value.predicate_type`: a non-empty string, the attestation's in-toto predicate type.
+    pub predicate_type: &'o str,
+}
+
+/// Reads an `attestation_ref` value. Other keys are allowed, as in every evidence value
+/// (`deployment_id`, for one, binds any object). `Err` says which field is unusable.
+pub(crate) fn attestation_ref(value: &Object) -> Result<AttestationRef<'_>, &'static str> {
+    // An integer literal only (no floats, no strings), as for `vuln_count` thresholds.
+    let log_index = value
+        .get("log_index")
+        .and_then(Value::as_int)
+        .filter(|i| !i.is_negative())
+        .and_then(|i| i.text.parse::<u64>().ok())
+        .ok_or("value.log_index must be an integer in 0..=2^64-1")?;
+    let subject = value
+        .get("subject")
+        .and_then(Value::as_str)
+        .filter(|s| is_subject_digest(s))
+        .ok_or("value.subject must be a digest `<alg>:<lowercase hex>`")?;
+    let predicate_type = value
+        .get("predicate_type")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .ok_or("value.predicate_type must be a non-empty string")?;
+    Ok(AttestationRef {
+        log_index,
+        subject,
+        predicate_type,
+    })
+}
+
+/// `<alg>:<hex>` as the ledger records in-toto subjects: `alg` non-empty lowercase ASCII
+/// letters, digits or `-`/`_`, the digest non-empty lowercase hex.
+fn is_subject_digest(s: &str) -> bool {
+    s.split_once(':').is_some_and(|(alg, hex)| {
+        !alg.is_empty()
+            && alg
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+            && !hex.is_empty()
+            && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    })
+}
+
+/// True if `subject` names the request's artifact: exactly `artifact_hash` when that has an
+/// algorithm prefix (contains `:`), else `"sha256:" + artifact_hash` ASCII-lowercased (a bare
+/// hex digest is taken as SHA-256, in either case).
+pub(crate) fn subject_is_artifact(subject: &str, artifact_hash: &str) -> bool {
+    if artifact_hash.contains(':') {
+        return subject == artifact_hash;
+    }
+    subject.strip_prefix("sha256:").is_some_and(|hex| {
+        hex.len() == artifact_hash.len()
+            && hex
+                .bytes()
+                .eq(artifact_hash.bytes().map(|b| b.to_ascii_lowercase()))
+    })
 }
 
 fn str_field<'o>(obj: &'o EvidenceObject, key: &str) -> Option<&'o str> {
@@ -438,6 +529,7 @@ enum KeyedKind {
     Rollback,
     Canary,
     Environment,
+    Artifact,
 }
 
 fn leaf_key(leaf: &Leaf) -> Option<(KeyedKind, &str)> {
@@ -447,6 +539,7 @@ fn leaf_key(leaf: &Leaf) -> Option<(KeyedKind, &str)> {
         Leaf::RollbackDefined { service } => Some((KeyedKind::Rollback, service)),
         Leaf::CanaryEnabled { service } => Some((KeyedKind::Canary, service)),
         Leaf::EnvironmentMatches { target } => Some((KeyedKind::Environment, target)),
+        Leaf::ArtifactAttested { predicate_type } => Some((KeyedKind::Artifact, predicate_type)),
         Leaf::VulnCount { .. } => None,
     }
 }
@@ -476,7 +569,11 @@ fn leaf_static_ok(leaf: &Leaf, env: &SupportEnv<'_>) -> bool {
 /// - `canary_enabled{service}`: a `rollout_spec` with `service == service` and
 ///   `canary_enabled` exactly `true`;
 /// - `environment_matches{target}`: `target` equals the policy's and the request's
-///   environment, and the object is an `environment_descriptor` with `environment == target`.
+///   environment, and the object is an `environment_descriptor` with `environment == target`;
+/// - `artifact_attested{predicate_type}`: an `attestation_ref` whose value is well formed (see
+///   [`attestation_ref`]) with `predicate_type == predicate_type` and a `subject` naming the
+///   request's artifact (see [`subject_is_artifact`]). That the cited attestation is on chain
+///   and says so is Auth(E)'s check against the registry: an object failing it is not usable.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct ObjectFacts<'o> {
     /// For the string-keyed kinds: the key under which the object supports a leaf.
@@ -515,6 +612,10 @@ impl<'o> ObjectFacts<'o> {
             "environment_descriptor" => {
                 str_field(obj, "environment").map(|e| (KeyedKind::Environment, e))
             }
+            "attestation_ref" => attestation_ref(&obj.value)
+                .ok()
+                .filter(|r| subject_is_artifact(r.subject, &env.request.artifact_hash))
+                .map(|r| (KeyedKind::Artifact, r.predicate_type)),
             _ => None,
         };
         let scan = match obj.evidence_type.as_str() {
@@ -844,6 +945,49 @@ mod tests {
             }
         }
         assert!(checked > 10_000);
+    }
+
+    /// A bare artifact hash is `sha256:` + its ASCII-lowercase form; a prefixed one is exact.
+    #[test]
+    fn subject_names_the_artifact() {
+        assert!(subject_is_artifact("sha256:ab12", "ab12"));
+        assert!(subject_is_artifact("sha256:ab12", "AB12"));
+        assert!(subject_is_artifact("sha256:ab12", "sha256:ab12"));
+        assert!(!subject_is_artifact("sha256:ab12", "sha256:AB12"));
+        assert!(!subject_is_artifact("sha512:ab12", "ab12"));
+        assert!(!subject_is_artifact("sha256:ab12", "ab1"));
+        assert!(!subject_is_artifact("sha256:ab1", "ab12"));
+        assert!(subject_is_artifact("sha512:ab12", "sha512:ab12"));
+    }
+
+    #[test]
+    fn attestation_ref_values() {
+        let v = |text: &str| match json::parse(text.as_bytes(), json::ParseMode::Strict) {
+            Ok(Value::Object(o)) => o,
+            other => panic!("not an object: {other:?}"),
+        };
+        let ok = v(
+            r#"{"log_index":18446744073709551615,"subject":"sha3-256:0f","predicate_type":"p","x":1}"#,
+        );
+        assert_eq!(
+            attestation_ref(&ok),
+            Ok(AttestationRef {
+                log_index: u64::MAX,
+                subject: "sha3-256:0f",
+                predicate_type: "p",
+            })
+        );
+        for bad in [
+            r#"{"log_index":-1,"subject":"sha256:0f","predicate_type":"p"}"#,
+            r#"{"log_index":1e2,"subject":"sha256:0f","predicate_type":"p"}"#,
+            r#"{"log_index":1,"subject":"sha256:0g","predicate_type":"p"}"#,
+            r#"{"log_index":1,"subject":"Sha256:0f","predicate_type":"p"}"#,
+            r#"{"log_index":1,"subject":"sha256:0f:0f","predicate_type":"p"}"#,
+            r#"{"log_index":1,"subject":"sha256:0f","predicate_type":""}"#,
+            r#"{}"#,
+        ] {
+            assert!(attestation_ref(&v(bad)).is_err(), "{bad}");
+        }
     }
 
     /// A false leaf under a satisfied `or` explains nothing; `not` flips what is wanted.

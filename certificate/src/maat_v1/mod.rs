@@ -2,7 +2,7 @@
 //! `Certificate` transaction at the block timestamp, before voting.
 //!
 //! Entry point: [`check()`] on certificate bytes, with a [`Registry`] of
-//! identities, policies and finalized deployments ([`InMemoryRegistry`] for tests and tools),
+//! identities, policies, finalized deployments and finalized supply-chain attestations ([`InMemoryRegistry`] for tests and tools),
 //! a [`CheckContext`] (block time, max clock skew), and the [`CertificateBuilder`].
 //!
 //! # Wire form
@@ -33,7 +33,8 @@
 //! - `Certificate`: `CHECK_CONTEXT_INVALID` (non-finite block time or skew; nothing else is
 //!   checked), `REQUEST_FIELD_REQUIRED:<field>` for an empty request field.
 //! - `WF(P)`: section 4.1 (leaf params must be non-empty strings; `threshold` an integer
-//!   literal in `0..=u64::MAX`; freshness values positive numbers), then
+//!   literal in `0..=u64::MAX`; freshness values positive numbers; the new leaf
+//!   `artifact_attested{predicate_type}` has `POLICY_ARTIFACT_ATTESTED_PREDICATE_INVALID`), then
 //!   `POLICY_ENVIRONMENT_MISMATCH` (policy and request environments differ),
 //!   `POLICY_NOT_REGISTERED` (nothing registered for `(service, environment)`) or
 //!   `POLICY_MISMATCH` (the certificate's `policy_root` is not the registered one).
@@ -52,7 +53,13 @@
 //!   block time; bindings on **every** object: `EVIDENCE_COMMIT_MISMATCH:<id>`,
 //!   `EVIDENCE_ARTIFACT_MISMATCH:<id>`, `EVIDENCE_ENVIRONMENT_MISMATCH:<id>` (the value field
 //!   must be the request's string), `EVIDENCE_DEPLOYMENT_MISMATCH:<id>` (a non-null
-//!   `deployment_id` other than the request's).
+//!   `deployment_id` other than the request's). Then every `attestation_ref` object (value
+//!   `{"log_index": <int >= 0>, "subject": "<alg>:<lowercase hex>", "predicate_type": "<uri>"}`,
+//!   other keys allowed as in any value) against [`Registry::attestation`]:
+//!   `EVIDENCE_ATTESTATION_REF_INVALID:<id>` (a missing or mistyped field),
+//!   `EVIDENCE_ATTESTATION_NOT_FOUND:<id>` (nothing finalized at `log_index`),
+//!   `EVIDENCE_ATTESTATION_MISMATCH:<id>` (the attestation there has another predicate type or
+//!   does not list `subject`). A reference failing one of these is not authenticated.
 //! - Logic: each leaf is true when some *authenticated* object (hash and signature valid,
 //!   signer authorised, id unique) supports it:
 //!   `test_passed{suite}` - a `test_result` with that `suite` and `passed` exactly `true`;
@@ -65,6 +72,9 @@
 //!   `rollback_plan`; `canary_enabled{service}` - a `rollout_spec` for `service` with
 //!   `canary_enabled` exactly `true`; `environment_matches{target}` - `target` is the policy's
 //!   and the request's environment and an `environment_descriptor` names it.
+//!   `artifact_attested{predicate_type}` - an `attestation_ref` (which passed the registry
+//!   check above) with that `predicate_type` whose `subject` is the request's artifact: exactly
+//!   `artifact_hash` if that contains `:`, else `sha256:` + `artifact_hash` ASCII-lowercased.
 //!   `and`/`or`/`not` are evaluated. When the policy is false, only the leaves that explain it
 //!   are reported: a leaf needed true and false gets the reference code
 //!   (`EVIDENCE_TEST_NOT_PASSED:<suite>`, ...), a leaf needed false (under `not`) and true gets
@@ -72,19 +82,21 @@
 //!   nothing, so **a false leaf under a satisfied `or` is not reported at all**; where any of
 //!   several children would fix a node, all of them are listed.
 //! - `CheckR`, per step: `VRP_STEP_ID_REQUIRED`, `VRP_STEP_DUPLICATE`, `VRP_RULE_UNKNOWN`
-//!   (rules of 2.6 plus `CANARY_READY` for `canary_enabled`), premises:
+//!   (rules of 2.6 plus `CANARY_READY` for `canary_enabled` and `ARTIFACT_ATTESTED` for
+//!   `artifact_attested`), premises:
 //!   `VRP_PREMISE_CYCLE:<step>` once if any premise names the step itself or a later step,
 //!   `VRP_PREMISE_MISSING:<step>:<p>` if it names no step (so the derivation is a DAG by
 //!   construction); `VRP_EVIDENCE_REF_MISSING`. A leaf step (`TEST_PASS`, `VULN_OK`,
-//!   `HUMAN_ATTESTED`, `ROLLBACK_READY`, `CANARY_READY`, `ENVIRONMENT_MATCH`) must conclude
-//!   exactly the label of a policy leaf of its rule - `test_passed:<suite>`,
-//!   `vuln_count:<severity><op><threshold>`, `human_attested:<role>`,
+//!   `HUMAN_ATTESTED`, `ROLLBACK_READY`, `CANARY_READY`, `ENVIRONMENT_MATCH`,
+//!   `ARTIFACT_ATTESTED`) must conclude exactly the label of a policy leaf of its rule -
+//!   `test_passed:<suite>`, `vuln_count:<severity><op><threshold>`, `human_attested:<role>`,
 //!   `rollback_defined:<service>`, `canary_enabled:<service>`, `environment_matches:<target>`,
-//!   so suite, severity, operator, threshold, role, service and target are all matched - else
+//!   `artifact_attested:<predicate_type>`, so suite, severity, operator, threshold, role,
+//!   service, target and predicate type are all matched - else
 //!   `VRP_STEP_CONCLUSION_INVALID:<step>`; and cite an authenticated object that supports that
 //!   very leaf, else the rule's code (`VRP_TEST_PASS_UNSUPPORTED`, `VRP_VULN_OK_UNSUPPORTED`,
 //!   `VRP_HUMAN_ATTESTATION_REF_MISSING`, `VRP_ROLLBACK_REF_MISSING`, `VRP_CANARY_REF_MISSING`,
-//!   `VRP_ENVIRONMENT_REF_MISSING`). `SIGNATURE_VALID` needs a resolvable ref;
+//!   `VRP_ENVIRONMENT_REF_MISSING`, `VRP_ARTIFACT_ATTESTATION_REF_MISSING`). `SIGNATURE_VALID` needs a resolvable ref;
 //!   `EVIDENCE_BOUND` needs refs that all carry the request's `deployment_id`;
 //!   `POLICY_SATISFIED` concludes exactly `policy_satisfied` and has premises; `DEPLOY_AUTH`
 //!   concludes exactly `deploy_authorized:<deployment_id>` and cites an earlier
@@ -123,4 +135,6 @@ pub use model::{
     VALID_RULES,
 };
 pub use parse::{Limit, ParseError, parse_certificate, parse_policy};
-pub use registry::{IdentityRecord, InMemoryRegistry, RegisteredPolicy, Registry, SignerRule};
+pub use registry::{
+    AttestationEntry, IdentityRecord, InMemoryRegistry, RegisteredPolicy, Registry, SignerRule,
+};

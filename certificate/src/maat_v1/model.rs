@@ -107,7 +107,8 @@ pub struct Certificate {
 
 /// The rule names a step may use. `CANARY_READY` is new in `maat-v1`: the reference has no
 /// rule that concludes `canary_enabled`, so that leaf could never be covered.
-pub const VALID_RULES: [&str; 10] = [
+/// `ARTIFACT_ATTESTED` (also new) concludes `artifact_attested` from an `attestation_ref`.
+pub const VALID_RULES: [&str; 11] = [
     "TEST_PASS",
     "VULN_OK",
     "SIGNATURE_VALID",
@@ -116,6 +117,7 @@ pub const VALID_RULES: [&str; 10] = [
     "ROLLBACK_READY",
     "CANARY_READY",
     "HUMAN_ATTESTED",
+    "ARTIFACT_ATTESTED",
     "POLICY_SATISFIED",
     "DEPLOY_AUTH",
 ];
@@ -128,6 +130,7 @@ pub(crate) fn leaf_param_keys(name: &str) -> Option<&'static [&'static str]> {
         "human_attested" => &["role"],
         "rollback_defined" | "canary_enabled" => &["service"],
         "environment_matches" => &["target"],
+        "artifact_attested" => &["predicate_type"],
         _ => return None,
     })
 }

@@ -97,6 +97,21 @@ impl RegisteredPolicy {
     }
 }
 
+/// A finalized supply-chain attestation (an `Attestation` transaction: a DSSE envelope over
+/// an in-toto Statement v1) as the ledger stores it at its transparency-log index. An
+/// `attestation_ref` evidence object cites one by `log_index`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct AttestationEntry {
+    /// The transparency-log index the attestation was committed at.
+    pub log_index: u64,
+    /// The in-toto `predicateType` URI (for example `https://slsa.dev/provenance/v1`).
+    pub predicate_type: String,
+    /// The statement's subject digests, each `<alg>:<lowercase hex>` (e.g. `sha256:ab12...`).
+    pub subjects: Vec<String>,
+    /// The registered identity ids that signed the envelope.
+    pub signers: Vec<String>,
+}
+
 /// Read access to the chain state the `maat-v1` checker needs. Object-safe; every method is
 /// expected to be a map lookup.
 pub trait Registry {
@@ -106,6 +121,12 @@ pub trait Registry {
     fn policy(&self, service: &str, environment: &str) -> Option<Arc<RegisteredPolicy>>;
     /// True if a certificate for `deployment_id` was already finalized on this chain (10.7).
     fn deployment_finalized(&self, deployment_id: &str) -> bool;
+
+    /// The finalized attestation stored at transparency-log index `log_index`, if any.
+    /// Default: none (a registry without attestations rejects every `attestation_ref`).
+    fn attestation(&self, _log_index: u64) -> Option<Arc<AttestationEntry>> {
+        None
+    }
 
     /// True if this exact evidence signature (key, signed hash, signature bytes) already
     /// verified, e.g. at mempool admission, so validators need not verify it again before
@@ -131,6 +152,7 @@ pub struct InMemoryRegistry {
     /// `service -> environment -> policy`: nested so lookups borrow `&str` keys.
     policies: HashMap<String, HashMap<String, Arc<RegisteredPolicy>>>,
     finalized: HashSet<String>,
+    attestations: HashMap<u64, Arc<AttestationEntry>>,
 }
 
 impl InMemoryRegistry {
@@ -249,6 +271,18 @@ impl InMemoryRegistry {
         self.finalized.insert(deployment_id.to_owned());
         self
     }
+
+    /// Stores (or replaces) a finalized attestation at its `log_index`.
+    pub fn add_attestation(&mut self, entry: AttestationEntry) -> &mut Self {
+        self.attestations.insert(entry.log_index, Arc::new(entry));
+        self
+    }
+
+    /// Stores (or replaces) a finalized attestation at its `log_index`.
+    pub fn with_attestation(mut self, entry: AttestationEntry) -> Self {
+        self.add_attestation(entry);
+        self
+    }
 }
 
 /// Decodes the key's verifying key now (for ML-DSA-65, expands the public matrix) so that no
@@ -271,5 +305,9 @@ impl Registry for InMemoryRegistry {
 
     fn deployment_finalized(&self, deployment_id: &str) -> bool {
         self.finalized.contains(deployment_id)
+    }
+
+    fn attestation(&self, log_index: u64) -> Option<Arc<AttestationEntry>> {
+        self.attestations.get(&log_index).cloned()
     }
 }

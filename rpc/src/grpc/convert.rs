@@ -7,9 +7,10 @@ use maat_ledger::finality::FinalityProof;
 use crate::error::ApiError;
 use crate::grpc as pb;
 use crate::types::{
+    AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification, AuditRecordInfo,
     BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo, EventFilter,
-    InclusionProof, NodeEvent, NodeStatus, SubmitReceipt, SubscriptionKind, TxRef, TxStatus,
-    ValidatorInfo,
+    InclusionProof, NodeEvent, NodeStatus, PageCursor, SubmitReceipt, SubscriptionKind, TxRef,
+    TxStatus, ValidatorInfo,
 };
 
 /// A gRPC message that does not have the documented shape.
@@ -476,6 +477,225 @@ impl TryFrom<pb::NodeEvent> for NodeEvent {
                 kind: q.kind,
                 evidence: q.evidence,
             },
+        })
+    }
+}
+
+fn proof_json(p: &FinalityProof) -> Result<String, ApiError> {
+    serde_json::to_string(p)
+        .map_err(|e| ApiError::internal(format!("cannot encode the finality proof: {e}")))
+}
+
+fn proof_from_json(text: &str, what: &str) -> Result<FinalityProof, ConvertError> {
+    serde_json::from_str(text)
+        .map_err(|e| ConvertError(format!("`{what}`: not a finality proof: {e}")))
+}
+
+impl TryFrom<AuditRecordInfo> for pb::AuditRecord {
+    type Error = ApiError;
+    fn try_from(r: AuditRecordInfo) -> Result<Self, ApiError> {
+        Ok(pb::AuditRecord {
+            tx_id: r.tx_id.to_vec(),
+            height: r.height,
+            log_index: r.log_index,
+            agent_id: r.agent_id,
+            session_id: r.session_id,
+            event_type: r.event_type,
+            risk: r.risk,
+            timestamp_ms: r.timestamp_ms,
+            sequence: r.sequence,
+            previous_hash: r.previous_hash.to_vec(),
+            record_hash: r.record_hash.to_vec(),
+            data_json: r.data.to_string(),
+            tx: r.tx,
+            finality_proof_json: r.finality_proof.as_ref().map(proof_json).transpose()?,
+        })
+    }
+}
+
+impl TryFrom<pb::AuditRecord> for AuditRecordInfo {
+    type Error = ConvertError;
+    fn try_from(r: pb::AuditRecord) -> Result<Self, ConvertError> {
+        Ok(AuditRecordInfo {
+            tx_id: id32(&r.tx_id, "tx_id")?,
+            height: r.height,
+            log_index: r.log_index,
+            agent_id: r.agent_id,
+            session_id: r.session_id,
+            event_type: r.event_type,
+            risk: r.risk,
+            timestamp_ms: r.timestamp_ms,
+            sequence: r.sequence,
+            previous_hash: id32(&r.previous_hash, "previous_hash")?,
+            record_hash: id32(&r.record_hash, "record_hash")?,
+            data: json(&r.data_json, "data_json")?,
+            tx: r.tx,
+            finality_proof: r
+                .finality_proof_json
+                .map(|text| proof_from_json(&text, "finality_proof_json"))
+                .transpose()?,
+        })
+    }
+}
+
+impl TryFrom<Option<AuditRecordInfo>> for pb::AuditRecordResponse {
+    type Error = ApiError;
+    fn try_from(r: Option<AuditRecordInfo>) -> Result<Self, ApiError> {
+        Ok(pb::AuditRecordResponse {
+            record: r.map(pb::AuditRecord::try_from).transpose()?,
+        })
+    }
+}
+
+impl TryFrom<pb::AuditRecordResponse> for Option<AuditRecordInfo> {
+    type Error = ConvertError;
+    fn try_from(r: pb::AuditRecordResponse) -> Result<Self, ConvertError> {
+        r.record.map(AuditRecordInfo::try_from).transpose()
+    }
+}
+
+impl TryFrom<AuditChainPage> for pb::AuditChainPage {
+    type Error = ApiError;
+    fn try_from(p: AuditChainPage) -> Result<Self, ApiError> {
+        Ok(pb::AuditChainPage {
+            agent_id: p.agent_id,
+            length: p.length,
+            records: p
+                .records
+                .into_iter()
+                .map(pb::AuditRecord::try_from)
+                .collect::<Result<_, _>>()?,
+            next: p.next,
+        })
+    }
+}
+
+impl TryFrom<pb::AuditChainPage> for AuditChainPage {
+    type Error = ConvertError;
+    fn try_from(p: pb::AuditChainPage) -> Result<Self, ConvertError> {
+        Ok(AuditChainPage {
+            agent_id: p.agent_id,
+            length: p.length,
+            records: p
+                .records
+                .into_iter()
+                .map(AuditRecordInfo::try_from)
+                .collect::<Result<_, _>>()?,
+            next: p.next,
+        })
+    }
+}
+
+impl From<AuditChainVerification> for pb::AuditChainVerification {
+    fn from(v: AuditChainVerification) -> Self {
+        pb::AuditChainVerification {
+            agent_id: v.agent_id,
+            to_sequence: v.to_sequence,
+            records_checked: v.records_checked,
+            valid: v.valid,
+            head_record_hash: v.head_record_hash.to_vec(),
+            problems: v.problems,
+        }
+    }
+}
+
+impl TryFrom<pb::AuditChainVerification> for AuditChainVerification {
+    type Error = ConvertError;
+    fn try_from(v: pb::AuditChainVerification) -> Result<Self, ConvertError> {
+        Ok(AuditChainVerification {
+            agent_id: v.agent_id,
+            to_sequence: v.to_sequence,
+            records_checked: v.records_checked,
+            valid: v.valid,
+            head_record_hash: id32(&v.head_record_hash, "head_record_hash")?,
+            problems: v.problems,
+        })
+    }
+}
+
+impl From<AttestationInfo> for pb::Attestation {
+    fn from(a: AttestationInfo) -> Self {
+        pb::Attestation {
+            tx_id: a.tx_id.to_vec(),
+            height: a.height,
+            log_index: a.log_index,
+            predicate_type: a.predicate_type,
+            subjects: a.subjects,
+            signers: a.signers,
+            envelope_json: a.envelope.to_string(),
+        }
+    }
+}
+
+impl TryFrom<pb::Attestation> for AttestationInfo {
+    type Error = ConvertError;
+    fn try_from(a: pb::Attestation) -> Result<Self, ConvertError> {
+        Ok(AttestationInfo {
+            tx_id: id32(&a.tx_id, "tx_id")?,
+            height: a.height,
+            log_index: a.log_index,
+            predicate_type: a.predicate_type,
+            subjects: a.subjects,
+            signers: a.signers,
+            envelope: json(&a.envelope_json, "envelope_json")?,
+        })
+    }
+}
+
+impl From<Option<AttestationInfo>> for pb::AttestationResponse {
+    fn from(a: Option<AttestationInfo>) -> Self {
+        pb::AttestationResponse {
+            attestation: a.map(Into::into),
+        }
+    }
+}
+
+impl TryFrom<pb::AttestationResponse> for Option<AttestationInfo> {
+    type Error = ConvertError;
+    fn try_from(r: pb::AttestationResponse) -> Result<Self, ConvertError> {
+        r.attestation.map(AttestationInfo::try_from).transpose()
+    }
+}
+
+impl From<PageCursor> for pb::PageCursor {
+    fn from(c: PageCursor) -> Self {
+        pb::PageCursor {
+            height: c.height,
+            position: c.position,
+        }
+    }
+}
+
+impl From<pb::PageCursor> for PageCursor {
+    fn from(c: pb::PageCursor) -> Self {
+        PageCursor {
+            height: c.height,
+            position: c.position,
+        }
+    }
+}
+
+impl From<AttestationPage> for pb::AttestationPage {
+    fn from(p: AttestationPage) -> Self {
+        pb::AttestationPage {
+            subject: p.subject,
+            attestations: p.attestations.into_iter().map(Into::into).collect(),
+            next: p.next.map(Into::into),
+        }
+    }
+}
+
+impl TryFrom<pb::AttestationPage> for AttestationPage {
+    type Error = ConvertError;
+    fn try_from(p: pb::AttestationPage) -> Result<Self, ConvertError> {
+        Ok(AttestationPage {
+            subject: p.subject,
+            attestations: p
+                .attestations
+                .into_iter()
+                .map(AttestationInfo::try_from)
+                .collect::<Result<_, _>>()?,
+            next: p.next.map(Into::into),
         })
     }
 }

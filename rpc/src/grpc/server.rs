@@ -27,7 +27,9 @@ use crate::grpc::convert::id32;
 use crate::grpc::node_api_server::{NodeApi as GrpcNodeApi, NodeApiServer};
 use crate::grpc::status::status_from_api_error;
 use crate::limits::{RateLimiter, RpcLimits};
-use crate::server::{RpcError, check_certificate_tx};
+use crate::server::{
+    MAX_ATTESTATION_PAGE, MAX_AUDIT_CHAIN_PAGE, RpcError, check_certificate_tx, page_limit,
+};
 use crate::types::{BlockRef, EventFilter, NodeEvent, SubscriptionKind};
 
 /// The service implementation over a [`NodeApi`].
@@ -244,6 +246,66 @@ impl GrpcNodeApi for Service {
         Ok(Response::new(pb::HealthResponse {
             status: "ok".into(),
         }))
+    }
+
+    async fn get_audit_record(
+        &self,
+        request: Request<pb::GetAuditRecordRequest>,
+    ) -> Result<Response<pb::AuditRecordResponse>, Status> {
+        let id = id32(&request.into_inner().tx_id, "tx_id").map_err(invalid)?;
+        let record = self.run(self.api.audit_record(id)).await?;
+        let response =
+            pb::AuditRecordResponse::try_from(record).map_err(|e| status_from_api_error(&e))?;
+        Ok(Response::new(response))
+    }
+
+    async fn get_audit_chain(
+        &self,
+        request: Request<pb::GetAuditChainRequest>,
+    ) -> Result<Response<pb::AuditChainPage>, Status> {
+        let r = request.into_inner();
+        let limit =
+            page_limit(r.limit, MAX_AUDIT_CHAIN_PAGE).map_err(|e| status_from_api_error(&e))?;
+        let from = r.from_sequence.unwrap_or(1);
+        let page = self
+            .run(self.api.audit_chain(r.agent_id, from, limit))
+            .await?;
+        let response = pb::AuditChainPage::try_from(page).map_err(|e| status_from_api_error(&e))?;
+        Ok(Response::new(response))
+    }
+
+    async fn verify_audit_chain(
+        &self,
+        request: Request<pb::VerifyAuditChainRequest>,
+    ) -> Result<Response<pb::AuditChainVerification>, Status> {
+        let r = request.into_inner();
+        let verification = self
+            .run(self.api.verify_audit_chain(r.agent_id, r.to_sequence))
+            .await?;
+        Ok(Response::new(verification.into()))
+    }
+
+    async fn get_attestation(
+        &self,
+        request: Request<pb::GetAttestationRequest>,
+    ) -> Result<Response<pb::AttestationResponse>, Status> {
+        let log_index = request.into_inner().log_index;
+        let attestation = self.run(self.api.attestation(log_index)).await?;
+        Ok(Response::new(attestation.into()))
+    }
+
+    async fn get_attestations_by_subject(
+        &self,
+        request: Request<pb::GetAttestationsBySubjectRequest>,
+    ) -> Result<Response<pb::AttestationPage>, Status> {
+        let r = request.into_inner();
+        let limit =
+            page_limit(r.limit, MAX_ATTESTATION_PAGE).map_err(|e| status_from_api_error(&e))?;
+        let after = r.after.map(Into::into);
+        let page = self
+            .run(self.api.attestations_by_subject(r.subject, after, limit))
+            .await?;
+        Ok(Response::new(page.into()))
     }
 
     type SubscribeStream = EventStream;

@@ -10,11 +10,14 @@ use std::time::Duration;
 
 use maat_proto::Message as _;
 use maat_proto::v1::{
-    CertificateTx, IdentityOp, RevokeIdentity, Transaction, TxBody, TxPayload, identity_op, tx_body,
+    AuditRecordTx, CertificateTx, IdentityOp, RevokeIdentity, Transaction, TxBody, TxPayload,
+    identity_op, tx_body,
 };
 use maat_rpc::{
-    ApiError, BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo, FinalityProof,
-    InclusionProof, NodeApi, NodeEvent, NodeStatus, SubmitReceipt, TxRef, TxStatus, ValidatorInfo,
+    ApiError, AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification,
+    AuditRecordInfo, BlockInfo, BlockRef, CheckpointInfo, ConsistencyProof, DeploymentInfo,
+    FinalityProof, InclusionProof, NodeApi, NodeEvent, NodeStatus, PageCursor, SubmitReceipt,
+    TxRef, TxStatus, ValidatorInfo,
 };
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
@@ -26,9 +29,23 @@ pub const BLOCK1_ID: [u8; 32] = [0xb1; 32];
 pub const BIG_BLOCK: u64 = 7;
 /// `identity(SLOW_ID)` never answers (for the request timeout).
 pub const SLOW_ID: &str = "slow";
+/// `audit_record(AUDIT_TX)` is [`audit_record()`], of agent [`AUDIT_AGENT`].
+pub const AUDIT_TX: [u8; 32] = [0xa1; 32];
+/// `audit_record(SLOW_AUDIT_TX)` never answers.
+pub const SLOW_AUDIT_TX: [u8; 32] = [0xa2; 32];
+/// `audit_record(UNAVAILABLE_AUDIT_TX)` fails with -32002.
+pub const UNAVAILABLE_AUDIT_TX: [u8; 32] = [0xa3; 32];
+/// `audit_record(FAILING_AUDIT_TX)` fails with -32603.
+pub const FAILING_AUDIT_TX: [u8; 32] = [0xa4; 32];
+/// The only agent with an audit chain (3 records).
+pub const AUDIT_AGENT: &str = "agent-1";
+/// The subject digest of both of the fake's attestations.
+pub const ATTESTED_SUBJECT: &str =
+    "sha256:abababababababababababababababababababababababababababababababab";
 
 /// Transactions whose first byte is 0xff are "rejected"; others are admitted, id = first
-/// byte repeated. Block 1 exists (also by id and as the latest); block `u64::MAX` fails
+/// byte repeated, except audit records of the agents `rejected` (-32001), `unavailable`
+/// (-32002) and `slow` (never answers). Block 1 exists (also by id and as the latest); block `u64::MAX` fails
 /// internally. Events are whatever the test sends on `events`.
 pub struct FakeNode {
     submitted: Mutex<HashMap<[u8; 32], Vec<u8>>>,
@@ -139,6 +156,56 @@ pub fn validators() -> Vec<ValidatorInfo> {
         .collect()
 }
 
+/// The committed audit record `AUDIT_TX`: sequence 3 of `AUDIT_AGENT`, with a finality proof.
+pub fn audit_record() -> AuditRecordInfo {
+    AuditRecordInfo {
+        tx_id: AUDIT_TX,
+        height: 1,
+        log_index: 40,
+        agent_id: AUDIT_AGENT.into(),
+        session_id: "s-1".into(),
+        event_type: "gate_decision".into(),
+        risk: "low".into(),
+        timestamp_ms: 1_767_225_600_000,
+        sequence: 3,
+        previous_hash: [0x33; 32],
+        record_hash: [0x44; 32],
+        data: json!({"decision": "allow", "score": 0.25}),
+        tx: vec![0x0a, 0x01, 0x02],
+        finality_proof: Some(proof()),
+    }
+}
+
+/// The fake's verification of `AUDIT_AGENT`'s chain up to `to`.
+pub fn verification(to: u64) -> AuditChainVerification {
+    AuditChainVerification {
+        agent_id: AUDIT_AGENT.into(),
+        to_sequence: to,
+        records_checked: to,
+        valid: true,
+        head_record_hash: [u8::try_from(to % 256).unwrap_or(0); 32],
+        problems: Vec::new(),
+    }
+}
+
+/// The fake's attestations, at log indexes 7 and 8 (height = log index, position 0), both
+/// naming `ATTESTED_SUBJECT`.
+pub fn attestations() -> Vec<AttestationInfo> {
+    [7u64, 8]
+        .into_iter()
+        .map(|i| AttestationInfo {
+            tx_id: [u8::try_from(i).unwrap_or(0); 32],
+            height: i,
+            log_index: i,
+            predicate_type: "https://slsa.dev/provenance/v1".into(),
+            subjects: vec![ATTESTED_SUBJECT.into()],
+            signers: vec!["builder".into()],
+            envelope: json!({"payloadType": "application/vnd.in-toto+json", "payload": "e30=",
+                             "signatures": [{"keyid": "builder", "sig": "AAAA"}]}),
+        })
+        .collect()
+}
+
 pub fn path(a: u64, b: u64) -> Vec<[u8; 32]> {
     vec![
         [u8::try_from(a % 256).unwrap_or(0); 32],
@@ -149,6 +216,21 @@ pub fn path(a: u64, b: u64) -> Vec<[u8; 32]> {
 #[async_trait::async_trait]
 impl NodeApi for FakeNode {
     async fn submit_tx(&self, tx: Vec<u8>) -> Result<SubmitReceipt, ApiError> {
+        if let Some((_, record)) = maat_ledger::audit::record_of_tx(&tx) {
+            match record.agent_id.as_str() {
+                "rejected" => {
+                    return Err(ApiError::tx_rejected(
+                        "the audit record's sequence is not the next one",
+                        "AUDIT_SEQUENCE_INVALID",
+                        1602,
+                        vec![],
+                    ));
+                }
+                "unavailable" => return Err(ApiError::unavailable("the node is starting")),
+                "slow" => std::future::pending::<()>().await,
+                _ => {}
+            }
+        }
         match tx.first() {
             None => Err(ApiError::tx_rejected(
                 "malformed transaction",
@@ -276,6 +358,103 @@ impl NodeApi for FakeNode {
         Ok(validators())
     }
 
+    async fn audit_record(&self, tx_id: [u8; 32]) -> Result<Option<AuditRecordInfo>, ApiError> {
+        match tx_id {
+            AUDIT_TX => Ok(Some(audit_record())),
+            SLOW_AUDIT_TX => std::future::pending().await,
+            UNAVAILABLE_AUDIT_TX => Err(ApiError::unavailable("the node is starting")),
+            FAILING_AUDIT_TX => Err(ApiError::internal("storage read failed")),
+            _ => Ok(None),
+        }
+    }
+
+    async fn audit_chain(
+        &self,
+        agent_id: String,
+        from_sequence: u64,
+        limit: u32,
+    ) -> Result<AuditChainPage, ApiError> {
+        if agent_id != AUDIT_AGENT {
+            return Ok(AuditChainPage {
+                agent_id,
+                length: 0,
+                records: Vec::new(),
+                next: None,
+            });
+        }
+        let length = audit_record().sequence;
+        let last = from_sequence
+            .saturating_add(u64::from(limit))
+            .saturating_sub(1)
+            .min(length);
+        let records = (from_sequence.max(1)..=last)
+            .map(|sequence| AuditRecordInfo {
+                sequence,
+                finality_proof: None,
+                ..audit_record()
+            })
+            .collect();
+        Ok(AuditChainPage {
+            agent_id,
+            length,
+            records,
+            next: (last < length).then_some(last + 1),
+        })
+    }
+
+    async fn verify_audit_chain(
+        &self,
+        agent_id: String,
+        to_sequence: Option<u64>,
+    ) -> Result<AuditChainVerification, ApiError> {
+        if agent_id != AUDIT_AGENT {
+            return Err(ApiError::invalid_params(format!(
+                "agent `{agent_id}` has no committed audit record"
+            )));
+        }
+        let to = to_sequence.unwrap_or(audit_record().sequence);
+        Ok(verification(to))
+    }
+
+    async fn attestation(&self, log_index: u64) -> Result<Option<AttestationInfo>, ApiError> {
+        Ok(attestations()
+            .into_iter()
+            .find(|a| a.log_index == log_index))
+    }
+
+    async fn attestations_by_subject(
+        &self,
+        subject: String,
+        after: Option<PageCursor>,
+        limit: u32,
+    ) -> Result<AttestationPage, ApiError> {
+        if !subject.starts_with("sha256:") {
+            return Err(ApiError::invalid_params(format!(
+                "`subject`: {subject:?} is not sha256:<hex>"
+            )));
+        }
+        // The fake's attestations are at (height, position) = (log_index, 0).
+        let matching: Vec<AttestationInfo> = attestations()
+            .into_iter()
+            .filter(|a| a.subjects.contains(&subject))
+            .filter(|a| after.is_none_or(|c| a.height > c.height))
+            .collect();
+        let page: Vec<AttestationInfo> = matching.iter().take(limit as usize).cloned().collect();
+        let next = (matching.len() > page.len())
+            .then(|| {
+                page.last().map(|a| PageCursor {
+                    height: a.height,
+                    position: 0,
+                })
+            })
+            .flatten();
+        Ok(AttestationPage {
+            subject,
+            attestations: page,
+            next,
+        })
+    }
+
     fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
     }
@@ -303,6 +482,22 @@ fn tx_with(body: tx_body::Kind) -> Vec<u8> {
 pub fn certificate_tx() -> Vec<u8> {
     tx_with(tx_body::Kind::Certificate(CertificateTx {
         certificate_json: b"{}".to_vec(),
+    }))
+}
+
+/// An audit record transaction of `agent` (first byte 0x0a: admitted by the fake with id
+/// [0x0a; 32] unless `agent` is one of the special ones of [`FakeNode`]).
+pub fn audit_record_tx(agent: &str) -> Vec<u8> {
+    tx_with(tx_body::Kind::AuditRecord(AuditRecordTx {
+        agent_id: agent.into(),
+        session_id: "s-1".into(),
+        event_type: "gate_decision".into(),
+        risk: "low".into(),
+        timestamp_ms: 1_767_225_600_000,
+        sequence: 1,
+        previous_hash: vec![0; 32],
+        data_json: br#"{"decision":"allow"}"#.to_vec(),
+        salt: vec![7; 32],
     }))
 }
 

@@ -1,7 +1,10 @@
 //! `maat`: the command-line client CI pipelines and auditors run (API.md).
 //! Exit codes: 0 accepted / success, 1 rejected, 2 usage or configuration error.
 
+mod attest;
+mod audit;
 mod cert;
+mod identity;
 mod keygen;
 mod node;
 
@@ -13,7 +16,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "maat",
     version,
-    about = "Maat client: signing keys and Proof-of-Deploy certificates"
+    about = "Maat client: signing keys, Proof-of-Deploy certificates, audit chains and attestations"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -35,6 +38,15 @@ enum Command {
     Proof(node::ProofCommand),
     /// A node's status (chain, height, peers, latest checkpoint).
     Status(node::StatusArgs),
+    /// Identities: register one (an admin's transaction), show one.
+    #[command(subcommand)]
+    Identity(identity::IdentityCommand),
+    /// Agent audit chains: append records, export bundles, verify them offline.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// The agent-session flow: intents, attested runs, offline verification.
+    #[command(subcommand)]
+    Attest(attest::AttestCommand),
 }
 
 /// What a command ended with; errors are usage/configuration failures (exit 2).
@@ -62,6 +74,9 @@ fn main() -> ExitCode {
         Command::Tx(cmd) => block_on(node::tx(cmd)),
         Command::Proof(cmd) => block_on(node::proof(cmd)),
         Command::Status(args) => block_on(node::status(args)),
+        Command::Identity(cmd) => identity::run(cmd),
+        Command::Audit(cmd) => audit::run(cmd),
+        Command::Attest(cmd) => attest::run(cmd),
     };
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,

@@ -17,7 +17,7 @@ use maat_sdk::client::{Client, ClientError};
 use crate::Outcome;
 
 /// `--timeout 30s` / `500ms` / `2m` / `45` (seconds).
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
     let (num, unit) = match t.find(|c: char| !c.is_ascii_digit() && c != '.') {
         Some(i) => t.split_at(i),
@@ -51,7 +51,7 @@ pub struct NodeArg {
 }
 
 impl NodeArg {
-    async fn connect(&self) -> anyhow::Result<Client> {
+    pub(crate) async fn connect(&self) -> anyhow::Result<Client> {
         Client::connect(&self.node)
             .await
             .with_context(|| format!("connecting to {}", self.node))
@@ -230,7 +230,7 @@ pub async fn cert_submit(args: SubmitArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Success)
 }
 
-fn print_rejection(message: &str, code: &str, codes: &[String], json: bool) {
+pub(crate) fn print_rejection(message: &str, code: &str, codes: &[String], json: bool) {
     if json {
         println!(
             "{}",

@@ -89,6 +89,8 @@ pub fn block(height: u64, log_start: u64) -> CommitBatch {
                     .to_owned(),
                 )
             }),
+            audit_record: None,
+            subjects: Vec::new(),
             tx_bytes,
         });
         log_leaves.push(leaf_hash(&txs[txs.len() - 1].tx_bytes));
