@@ -604,8 +604,48 @@ impl Envelope {
         self.check_shape()?;
         let statement = parse_statement(&self.payload)?;
         check_predicate(&statement.predicate_type, &statement.predicate)?;
+        check_session_claims(&statement, self)?;
         Ok(statement)
     }
+}
+
+/// The agent-session claims that involve the envelope and the subjects, not the predicate
+/// alone: `agentId` is one of the signers (every signature must verify on chain, so the
+/// agent really signed its session) and `artifacts` is the number of subjects. Other
+/// predicate types: `Ok`.
+///
+/// # Errors
+/// [`AttestationError::Predicate`].
+pub fn check_session_claims(
+    statement: &Statement,
+    envelope: &Envelope,
+) -> Result<(), AttestationError> {
+    if statement.predicate_type != PREDICATE_AGENT_SESSION_V1 {
+        return Ok(());
+    }
+    let p = AgentSessionPredicate::parse(&statement.predicate)?;
+    let bad = |path: &str, reason: String| AttestationError::Predicate {
+        predicate_type: PREDICATE_AGENT_SESSION_V1.to_owned(),
+        path: path.to_owned(),
+        reason,
+    };
+    if !envelope.signatures.iter().any(|s| s.keyid == p.agent_id) {
+        return Err(bad(
+            "predicate.agentId",
+            format!("`{}` did not sign the envelope", p.agent_id),
+        ));
+    }
+    if p.artifacts != statement.subjects.len() as u64 {
+        return Err(bad(
+            "predicate.artifacts",
+            format!(
+                "is {} but the statement has {} subjects",
+                p.artifacts,
+                statement.subjects.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn str_field<'a>(
@@ -776,8 +816,8 @@ pub struct Statement {
     pub subjects: Vec<Subject>,
     /// `predicateType`.
     pub predicate_type: String,
-    /// `predicate` (always a JSON object once parsed). Integers beyond 64 bits are kept only
-    /// approximately here; the signed payload bytes are the authority.
+    /// `predicate` (always a JSON object once parsed). Integers must fit in 64 bits (signed or
+    /// unsigned): a statement holding a larger one is invalid.
     pub predicate: serde_json::Value,
 }
 
@@ -857,10 +897,13 @@ fn to_serde(v: &cjson::Value) -> Result<serde_json::Value, &'static str> {
     Ok(match v {
         cjson::Value::Null => serde_json::Value::Null,
         cjson::Value::Bool(b) => serde_json::Value::Bool(*b),
-        cjson::Value::Int(i) => serde_json::Value::Number(
-            serde_json::from_str::<serde_json::Number>(&i.text)
-                .map_err(|_| "holds an integer too large to represent")?,
-        ),
+        // An explicit 64-bit rule: what serde_json accepts depends on its build features, and
+        // validity must not.
+        cjson::Value::Int(i) => match (i.text.parse::<u64>(), i.text.parse::<i64>()) {
+            (Ok(u), _) => serde_json::Value::from(u),
+            (_, Ok(s)) => serde_json::Value::from(s),
+            _ => return Err("holds an integer beyond 64 bits"),
+        },
         cjson::Value::Float(f) => serde_json::Number::from_f64(*f)
             .map(serde_json::Value::Number)
             .ok_or("holds a non-finite number")?,

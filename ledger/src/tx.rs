@@ -23,7 +23,9 @@ use maat_proto::tx::{KeyError, key_from_proto, key_to_proto};
 use maat_proto::v1::{self, identity_op::Op, tx_body::Kind};
 use maat_proto::{CanonicalError, Message, TX_SIGNATURE_DOMAIN, TxId, decode_canonical};
 
-use crate::attestation::{AttestationError, Envelope, check_predicate, parse_statement};
+use crate::attestation::{
+    AttestationError, Envelope, check_predicate, check_session_claims, parse_statement,
+};
 use crate::audit::{self, AuditRecordError};
 use crate::genesis::{ChainParams, Genesis};
 use crate::names::{
@@ -942,6 +944,7 @@ fn decode_attestation(a: &v1::AttestationTx, params: &ChainParams) -> Result<Bod
     }
     check_predicate(&statement.predicate_type, &statement.predicate)
         .map_err(|e| attestation_rejection(&e))?;
+    check_session_claims(&statement, &envelope).map_err(|e| attestation_rejection(&e))?;
     Ok(Body::Attestation(Box::new(AttestationBody {
         subjects: statement.subject_digests(),
         predicate_type: statement.predicate_type,

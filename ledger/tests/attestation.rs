@@ -1092,3 +1092,25 @@ fn attestation_error_codes_are_stable() {
         assert_eq!(e.code(), code);
     }
 }
+
+#[test]
+fn attestation_predicate_integers_must_fit_in_64_bits() {
+    let with = |n: &str| {
+        let text = String::from_utf8(bytes_of(&statement_json())).unwrap();
+        text.replace(r#""note":"hello""#, &format!(r#""n":{n}"#))
+            .into_bytes()
+    };
+    for fits in ["18446744073709551615", "-9223372036854775808", "0"] {
+        let s = parse_statement(&with(fits)).expect(fits);
+        assert!(s.predicate["n"].is_number(), "{fits}");
+    }
+    // Beyond 64 bits: invalid on every build (serde_json's own limit depends on its features).
+    for big in [
+        "18446744073709551616",
+        "-9223372036854775809",
+        &"9".repeat(400),
+    ] {
+        let e = statement_error(&with(big));
+        assert!(e.contains("beyond 64 bits"), "{big}: {e}");
+    }
+}

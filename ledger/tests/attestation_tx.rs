@@ -129,10 +129,11 @@ fn slsa_provenance() -> Value {
     })
 }
 
-fn agent_session() -> Value {
+/// An agent-session predicate of `agent` (which must sign) over `artifacts` subjects.
+fn agent_session(agent: &str, artifacts: u64) -> Value {
     let requests = [[1u8; 32], [2u8; 32]];
     AgentSessionPredicate {
-        agent_id: "agent:planner".into(),
+        agent_id: agent.into(),
         session_id: "session-0001".into(),
         intent_chain: IntentChain {
             entries: 2,
@@ -140,7 +141,7 @@ fn agent_session() -> Value {
             request_sha256: requests.iter().map(hex::encode).collect(),
         },
         task_parameters_sha256: SHA_C.into(),
-        artifacts: 2,
+        artifacts,
         started_on: "2026-01-01T00:10:00Z".into(),
         finished_on: "2026-01-01T00:42:17.250Z".into(),
         runner: Some("maat attest run 0.4.0".into()),
@@ -252,7 +253,7 @@ fn attestation_tx_agent_session_predicate_is_accepted() {
             {"name": "docs/plan.md", "digest": {"sha256": SHA_B}}
         ]),
         PREDICATE_AGENT_SESSION_V1,
-        agent_session(),
+        agent_session("builder", 2),
     );
     let t = from_submitter(&c, &ids, &sign(payload, "builder", &ids.builder));
     let TxSubject::Attestation {
@@ -353,7 +354,7 @@ fn attestation_tx_records_are_written_at_their_log_index() {
     let second_payload = statement(
         json!([{"digest": {"sha256": SHA_C}}]),
         PREDICATE_AGENT_SESSION_V1,
-        agent_session(),
+        agent_session("release-bot", 1),
     );
     let mut second = sign(second_payload.clone(), "release-bot", &ids.release);
     second.add_signature("pq-signer", &ids.pq);
@@ -956,11 +957,14 @@ fn attestation_tx_malformed_known_predicates_are_rejected() {
     let cases = slsa
         .into_iter()
         .map(|(m, path)| (PREDICATE_SLSA_PROVENANCE_V1, slsa_provenance(), m, path))
-        .chain(
-            agent
-                .into_iter()
-                .map(|(m, path)| (PREDICATE_AGENT_SESSION_V1, agent_session(), m, path)),
-        );
+        .chain(agent.into_iter().map(|(m, path)| {
+            (
+                PREDICATE_AGENT_SESSION_V1,
+                agent_session("builder", 2),
+                m,
+                path,
+            )
+        }));
     for (predicate_type, mut predicate, mutate, path) in cases {
         mutate(&mut predicate);
         let payload = statement(
@@ -1535,4 +1539,27 @@ fn attestation_tx_rejection_messages_are_not_prefixed_twice() {
         .reject(&from_submitter(&c, &ids, &e), BLOCK_MS)
         .to_string();
     assert_eq!(msg.matches("invalid DSSE envelope").count(), 1, "{msg}");
+}
+
+#[test]
+fn attestation_tx_agent_session_claims_bind_signers_and_subjects() {
+    let (c, ids) = chain();
+    let two = json!([
+        {"name": "a", "digest": {"sha256": SHA_A}},
+        {"name": "b", "digest": {"sha256": SHA_B}}
+    ]);
+    // Someone else's session: the named agent did not sign it.
+    let payload = statement(
+        two.clone(),
+        PREDICATE_AGENT_SESSION_V1,
+        agent_session("release-bot", 2),
+    );
+    let t = from_submitter(&c, &ids, &sign(payload, "builder", &ids.builder));
+    let r = rejected_stateless(&c, &t, "ATTESTATION_PREDICATE_INVALID", 1705);
+    assert!(r.to_string().contains("agentId"), "{r}");
+    // The artifact count is the number of subjects.
+    let payload = statement(two, PREDICATE_AGENT_SESSION_V1, agent_session("builder", 3));
+    let t = from_submitter(&c, &ids, &sign(payload, "builder", &ids.builder));
+    let r = rejected_stateless(&c, &t, "ATTESTATION_PREDICATE_INVALID", 1705);
+    assert!(r.to_string().contains("artifacts"), "{r}");
 }

@@ -109,15 +109,17 @@ fn edit() -> impl Strategy<Value = Edit> {
 fn apply_edit(bytes: &[u8], e: &Edit) -> Vec<u8> {
     let mut v = bytes.to_vec();
     match e {
-        Edit::Flip(i, b) => {
+        // An earlier truncation may have emptied it: nothing to flip or delete then.
+        Edit::Flip(i, b) if !v.is_empty() => {
             let i = i.index(v.len());
             v[i] ^= b;
         }
         Edit::Insert(i, b) => v.insert(i.index(v.len() + 1), *b),
-        Edit::Delete(i) => {
+        Edit::Delete(i) if !v.is_empty() => {
             v.remove(i.index(v.len()));
         }
-        Edit::Truncate(i) => v.truncate(i.index(v.len())),
+        Edit::Truncate(i) if !v.is_empty() => v.truncate(i.index(v.len())),
+        Edit::Flip(..) | Edit::Delete(_) | Edit::Truncate(_) => {}
     }
     v
 }

@@ -384,12 +384,18 @@ impl NodeApi for NodeRpc {
     ) -> Result<AuditChainVerification, ApiError> {
         let store = Arc::clone(&self.store);
         let chain = self.genesis.chain_id().to_owned();
-        blocking(move || api_proof::verify_audit_chain(&store, &chain, &agent_id, to_sequence))
-            .await
+        // The scan stops when the caller goes away (request timeout, closed connection).
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let _guard = StopOnDrop(Arc::clone(&stop));
+        blocking(move || {
+            api_proof::verify_audit_chain(&store, &chain, &agent_id, to_sequence, &stop)
+        })
+        .await
     }
 
     async fn attestation(&self, log_index: u64) -> Result<Option<AttestationInfo>, ApiError> {
-        api_proof::attestation(&self.store, log_index)
+        let store = Arc::clone(&self.store);
+        blocking(move || api_proof::attestation(&store, log_index)).await
     }
 
     async fn attestations_by_subject(
@@ -404,6 +410,15 @@ impl NodeApi for NodeRpc {
 
     fn events(&self) -> broadcast::Receiver<NodeEvent> {
         self.events.subscribe()
+    }
+}
+
+/// Sets its flag when dropped: a blocking scan polls it to stop once nobody waits for it.
+struct StopOnDrop(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -8,9 +8,34 @@ use maat_rpc::{
     ApiError, AttestationInfo, AttestationPage, AuditChainPage, AuditChainVerification,
     AuditRecordInfo, PageCursor,
 };
-use maat_storage::{Order, Store, TxPos, TxQuery, TxRecord};
+use maat_storage::{AuditIndexEntry, Order, Store, TxPos, TxQuery, TxRecord};
 
 use crate::exec::StoreView;
+
+/// What the store indexes a committed transaction under: its audit chain position and its
+/// attestation subject digests (what `exec` derives from the ledger's `TxSubject` at commit).
+pub(crate) fn index_entries(tx_bytes: &[u8]) -> (Option<AuditIndexEntry>, Vec<String>) {
+    if let Some((_, r)) = audit::record_of_tx(tx_bytes) {
+        let entry = AuditIndexEntry {
+            agent_id: r.agent_id,
+            sequence: r.sequence,
+        };
+        return (Some(entry), Vec::new());
+    }
+    let Ok(tx) = maat_proto::v1::Transaction::decode(tx_bytes) else {
+        return (None, Vec::new());
+    };
+    match tx.payload.and_then(|p| p.body).and_then(|b| b.kind) {
+        Some(maat_proto::v1::tx_body::Kind::Attestation(a)) => {
+            // Committed, so it parsed when applied; the digests come out the same way.
+            match maat_ledger::attestation::parse_statement(&a.payload) {
+                Ok(s) => (None, s.subject_digests()),
+                Err(_) => (None, Vec::new()),
+            }
+        }
+        _ => (None, Vec::new()),
+    }
+}
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::internal(e.to_string())
@@ -37,8 +62,10 @@ pub(crate) fn audit_record_info(rec: TxRecord) -> Result<Option<AuditRecordInfo>
     })?;
     let previous_hash = <[u8; 32]>::try_from(r.previous_hash.as_slice())
         .map_err(|_| internal("stored audit record: previous_hash is not 32 bytes"))?;
-    let data = serde_json::from_slice(&r.data_json)
-        .map_err(|e| internal(format!("stored audit record data: {e}")))?;
+    // Canonical JSON allows numbers serde_json cannot hold: the text is authoritative.
+    let data = serde_json::from_slice(&r.data_json).unwrap_or(serde_json::Value::Null);
+    let data_json = String::from_utf8(r.data_json)
+        .map_err(|_| internal("stored audit record data is not UTF-8"))?;
     Ok(Some(AuditRecordInfo {
         tx_id: rec.tx_id,
         height: rec.pos.height,
@@ -52,6 +79,7 @@ pub(crate) fn audit_record_info(rec: TxRecord) -> Result<Option<AuditRecordInfo>
         previous_hash,
         record_hash,
         data,
+        data_json,
         tx: rec.bytes,
         finality_proof: None,
     }))
@@ -64,19 +92,18 @@ pub(crate) fn audit_chain(
     limit: u32,
 ) -> Result<AuditChainPage, ApiError> {
     agent_param(agent_id)?;
-    let length = store.audit_chain_length(agent_id).map_err(internal)?;
     let from = from_sequence.max(1);
     let mut records = Vec::new();
-    if from <= length {
-        for (_, rec) in store
-            .audit_chain(agent_id, from, limit as usize)
-            .map_err(internal)?
-        {
-            let info = audit_record_info(rec)?
-                .ok_or_else(|| internal("the audit index points to a non-audit transaction"))?;
-            records.push(info);
-        }
+    for (_, rec) in store
+        .audit_chain(agent_id, from, limit as usize)
+        .map_err(internal)?
+    {
+        let info = audit_record_info(rec)?
+            .ok_or_else(|| internal("the audit index points to a non-audit transaction"))?;
+        records.push(info);
     }
+    // Read after the page: a record committed in between is then counted, not missed.
+    let length = store.audit_chain_length(agent_id).map_err(internal)?;
     let next = records
         .last()
         .map(|r| r.sequence + 1)
@@ -96,6 +123,7 @@ pub(crate) fn verify_audit_chain(
     chain: &str,
     agent_id: &str,
     to_sequence: Option<u64>,
+    stop: &std::sync::atomic::AtomicBool,
 ) -> Result<AuditChainVerification, ApiError> {
     agent_param(agent_id)?;
     let length = store.audit_chain_length(agent_id).map_err(internal)?;
@@ -116,6 +144,11 @@ pub(crate) fn verify_audit_chain(
     let mut checked = 0u64;
     let mut next = 1u64;
     while next <= to {
+        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ApiError::unavailable(
+                "the chain check was abandoned by its caller",
+            ));
+        }
         let page = store.audit_chain(agent_id, next, 1000).map_err(internal)?;
         if page.is_empty() {
             problems.push(format!("record {next}: missing from the index"));

@@ -201,6 +201,14 @@ pub async fn run(
 
     let data_dir = NodeConfig::resolve(home, &config.node.data_dir);
     let store = Arc::new(Store::open(&data_dir, &StoreOptions::new(genesis.hash()))?);
+    if !store.proof_indexes_complete()? {
+        // A database from before the audit and subject indexes: build them once.
+        let entries = store.rebuild_proof_indexes(api_proof::index_entries)?;
+        info!(
+            entries,
+            "rebuilt the audit chain and attestation subject indexes"
+        );
+    }
     let (recovered, persisted) = recover(&store, &genesis, &ccfg)?;
     let root_id = recovered.root.block.id();
     let root_height = recovered.root.block.height;

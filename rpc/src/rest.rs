@@ -502,7 +502,11 @@ fn percent_decode(s: &str) -> Result<String, ApiError> {
         match b {
             b'+' => out.push(b' '),
             b'%' => {
+                // Two hex digits exactly (`from_str_radix` alone would take a sign: `%+f`).
                 let hex = bytes.get(i + 1..i + 3).ok_or_else(bad)?;
+                if !hex.iter().all(u8::is_ascii_hexdigit) {
+                    return Err(bad());
+                }
                 let hex = std::str::from_utf8(hex).map_err(|_| bad())?;
                 out.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
                 i += 2;
@@ -648,5 +652,6 @@ mod tests {
             "not UTF-8"
         );
         assert_eq!(percent_decode("a+b%20c").expect("decode"), "a b c");
+        assert!(percent_decode("%+f").is_err(), "a sign is not a hex digit");
     }
 }

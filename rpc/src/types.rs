@@ -449,8 +449,11 @@ pub struct AuditRecordInfo {
     /// This record's hash (what the next record's `previous_hash` names).
     #[serde(with = "hex_serde::id")]
     pub record_hash: [u8; 32],
-    /// The record's data object.
+    /// The record's data object, parsed; `null` when a number in it is beyond what a 64-bit
+    /// float holds (the ledger accepts any canonical JSON number): `data_json` is authoritative.
     pub data: serde_json::Value,
+    /// The record's data exactly as signed: canonical JSON text.
+    pub data_json: String,
     /// The canonical transaction bytes (what the log leaf hashes).
     #[serde(with = "hex_serde::bytes")]
     pub tx: Vec<u8>,

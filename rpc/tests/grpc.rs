@@ -694,7 +694,7 @@ async fn audit_and_attestation_rpcs() {
     assert_eq!(r.next, Some(3));
     assert_eq!(r.records.len(), 1);
     assert_eq!(r.records[0].sequence, 2);
-    assert_eq!(r.records[0].data_json, audit_record().data.to_string());
+    assert_eq!(r.records[0].data_json, audit_record().data_json);
     for limit in [0, 1001] {
         let s = c
             .get_audit_chain(pb::GetAuditChainRequest {

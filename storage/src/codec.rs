@@ -19,6 +19,9 @@ pub const META_GENESIS: &[u8] = b"genesis";
 pub const META_FORMAT: &[u8] = b"format";
 /// `meta` key of the last committed block's summary.
 pub const META_HEAD: &[u8] = b"head";
+/// `meta` key present once the agent audit and subject indexes cover every stored
+/// transaction (written at creation, or by [`crate::Store::rebuild_proof_indexes`]).
+pub const META_PROOF_INDEXES: &[u8] = b"proof-indexes/1";
 /// `safety` key of the consensus safety record.
 pub const SAFETY_KEY: &[u8] = b"safety";
 

@@ -12,14 +12,14 @@ use rocksdb::{
 };
 
 use crate::codec::{
-    self, FORMAT, META_FORMAT, META_GENESIS, META_HEAD, SAFETY_KEY, decode_pos, height_key,
-    index_key, pos_key,
+    self, FORMAT, META_FORMAT, META_GENESIS, META_HEAD, META_PROOF_INDEXES, SAFETY_KEY, decode_pos,
+    height_key, index_key, pos_key,
 };
 use crate::error::{Result, StoreError};
 use crate::nodes::{NodeStoreError, RocksNodes};
 use crate::types::{
-    CommitBatch, CommitMeta, DiskUsage, FinalityRecord, Id, Order, StoreOptions, StoredBlock,
-    TxPage, TxPos, TxQuery, TxRecord, VerifyReport,
+    AuditIndexEntry, CommitBatch, CommitMeta, DiskUsage, FinalityRecord, Id, Order, StoreOptions,
+    StoredBlock, TxPage, TxPos, TxQuery, TxRecord, VerifyReport,
 };
 use crate::verify;
 use crate::{
@@ -148,6 +148,7 @@ impl Store {
                 let mut wb = WriteBatch::default();
                 wb.put_cf(meta, META_FORMAT, FORMAT.as_bytes());
                 wb.put_cf(meta, META_GENESIS, options.genesis_hash);
+                wb.put_cf(meta, META_PROOF_INDEXES, []);
                 db.write_opt(wb, &synced())?;
                 None
             }
@@ -818,6 +819,62 @@ impl Store {
             None => Ok(None),
             Some(v) => self.audit_target(agent_id, sequence, &v).map(Some),
         }
+    }
+
+    /// Whether the agent audit and subject indexes cover every stored transaction. False for a
+    /// database created before those indexes existed, until [`Store::rebuild_proof_indexes`].
+    ///
+    /// # Errors
+    /// A database error.
+    pub fn proof_indexes_complete(&self) -> Result<bool> {
+        Ok(self
+            .db
+            .get_cf(self.cf(CF_META)?, META_PROOF_INDEXES)?
+            .is_some())
+    }
+
+    /// Rebuilds the agent audit and subject indexes from the stored transactions: `classify`
+    /// says, for a transaction's bytes, its audit chain position and its subject digests (the
+    /// store does not decode transactions). Idempotent; marks the indexes complete at the end.
+    /// Holds the commit lock, so no commit interleaves. Returns the entries written.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupted`] for an undecodable record, or a database error.
+    pub fn rebuild_proof_indexes(
+        &self,
+        classify: impl Fn(&[u8]) -> (Option<AuditIndexEntry>, Vec<String>),
+    ) -> Result<u64> {
+        let _commits = self.lock()?;
+        let (by_audit, by_subject) = (self.cf(CF_IDX_AUDIT)?, self.cf(CF_IDX_SUBJECT)?);
+        let mut wb = WriteBatch::default();
+        let mut entries = 0u64;
+        for item in self.db.iterator_cf(self.cf(CF_TXS)?, IteratorMode::Start) {
+            let (k, v) = item?;
+            let pos = decode_pos(&k, "transaction key")?;
+            let tx = codec::decode_tx(&v)?;
+            let (audit, mut subjects) = classify(tx.bytes);
+            if let Some(a) = audit {
+                let key = codec::audit_key(&codec::audit_prefix(&a.agent_id)?, a.sequence);
+                wb.put_cf(by_audit, key, pos_key(pos));
+                entries += 1;
+            }
+            subjects.sort_unstable();
+            subjects.dedup();
+            for digest in subjects {
+                wb.put_cf(
+                    by_subject,
+                    index_key(&codec::subject_prefix(&digest)?, pos),
+                    [],
+                );
+                entries += 1;
+            }
+            if wb.len() >= 10_000 {
+                self.db.write_opt(std::mem::take(&mut wb), &synced())?;
+            }
+        }
+        wb.put_cf(self.cf(CF_META)?, META_PROOF_INDEXES, []);
+        self.db.write_opt(wb, &synced())?;
+        Ok(entries)
     }
 
     /// The highest sequence stored for `agent_id` (0 when it has none): the chain's length when

@@ -522,3 +522,60 @@ fn a_database_made_before_the_new_indexes_opens_and_indexes_new_commits() {
     let report = store.verify_full().unwrap();
     assert_eq!((report.blocks, report.txs, report.index_entries), (3, 7, 2));
 }
+
+#[test]
+fn an_older_database_gets_its_proof_indexes_rebuilt_from_the_transactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocks = vec![
+        vec![audit("agent-a", 1), subjects(&[D]), Spec::default()],
+        vec![audit("agent-a", 2), audit("agent-b", 1)],
+    ];
+    {
+        let store = Store::open(dir.path(), &opts()).unwrap();
+        assert!(
+            store.proof_indexes_complete().unwrap(),
+            "a new database is complete"
+        );
+        commit_all(&store, &blocks);
+    }
+    // What a build before these indexes left: no index entries, no completeness mark.
+    {
+        let mut db = raw(dir.path());
+        db.drop_cf(CF_IDX_AUDIT).unwrap();
+        db.drop_cf(CF_IDX_SUBJECT).unwrap();
+        let meta = db.cf_handle(maat_storage::CF_META).unwrap();
+        db.delete_cf(meta, b"proof-indexes/1").unwrap();
+    }
+    let store = Store::open(dir.path(), &opts()).unwrap();
+    assert!(!store.proof_indexes_complete().unwrap());
+    assert_eq!(store.audit_chain_length("agent-a").unwrap(), 0);
+
+    // The node classifies transactions by decoding them; here the specs say what each is.
+    let classify = |bytes: &[u8]| {
+        let text = std::str::from_utf8(bytes).unwrap();
+        let mut parts = text.trim_start_matches("tx-").split('-');
+        let h: usize = parts.next().unwrap().parse().unwrap();
+        let p: usize = parts.next().unwrap().parse().unwrap();
+        let spec = &blocks[h][p];
+        let audit = spec.audit.map(|(agent, sequence)| AuditIndexEntry {
+            agent_id: agent.to_owned(),
+            sequence,
+        });
+        (audit, spec.subjects.clone())
+    };
+    assert_eq!(store.rebuild_proof_indexes(classify).unwrap(), 4);
+    assert!(store.proof_indexes_complete().unwrap());
+    assert_eq!(store.audit_chain_length("agent-a").unwrap(), 2);
+    assert_eq!(
+        store.audit_record_at("agent-b", 1).unwrap().unwrap().pos,
+        pos(1, 1)
+    );
+    assert_eq!(
+        store.txs_by_subject(D, &TxQuery::default()).unwrap().txs[0].pos,
+        pos(0, 1)
+    );
+    assert_eq!(store.verify_full().unwrap().index_entries, 4);
+    // Idempotent.
+    assert_eq!(store.rebuild_proof_indexes(classify).unwrap(), 4);
+    assert_eq!(store.verify_full().unwrap().index_entries, 4);
+}

@@ -399,6 +399,18 @@ async fn submitter(shared: Arc<Shared>, j: usize, mut jobs: mpsc::UnboundedRecei
                 Err(ClientError::Rejected { rejection, .. })
                     if rejection.code == "TX_NONCE_INVALID" =>
                 {
+                    // Final already, and the watcher missed its event (a node it followed
+                    // was killed at that moment): the node's status says so.
+                    if let Ok(maat_rpc::TxStatus::Finalized { height, .. }) =
+                        shared.clients[node].tx_status(shared.ids[i]).await
+                    {
+                        let _ = shared.notes.send(Note::Finalized(
+                            shared.ids[i],
+                            height,
+                            Instant::now(),
+                        ));
+                        continue;
+                    }
                     // The node lacks this submitter's earlier pending transactions (it
                     // restarted): give it all of them, in order.
                     acked.retain(|&a| !shared.is_final(a));

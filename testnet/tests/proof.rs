@@ -105,6 +105,12 @@ fn a_1000_record_audit_chain_and_an_attested_artifact_set_verify_offline() {
     write_key_file(&key_path, workload.agent_key(0).unwrap(), Some(&agent)).expect("key file");
     let key_arg = key_path.to_str().unwrap().to_owned();
 
+    // A canonical JSON number no 64-bit float holds: the chain accepts it, so queries and
+    // exports must carry it too.
+    let big_data = format!(
+        r#"{{"count":{},"resolution":"approved by on-call"}}"#,
+        "7".repeat(400)
+    );
     // Record 1001 through the CLI, with data fields the workload's records do not have: a
     // redacted export needs an unredacted last record.
     let (code, out) = maat(&[
@@ -119,7 +125,7 @@ fn a_1000_record_audit_chain_and_an_attested_artifact_set_verify_offline() {
         "--risk",
         "medium",
         "--data",
-        r#"{"resolution":"approved by on-call"}"#,
+        &big_data,
         "--node",
         &url,
     ]);
@@ -144,6 +150,19 @@ fn a_1000_record_audit_chain_and_an_attested_artifact_set_verify_offline() {
         assert_eq!(
             hex::encode(check.head_record_hash),
             logged["record_hash"].as_str().unwrap()
+        );
+        let last = client
+            .audit_chain(&agent, RECORDS + 1, None)
+            .await
+            .expect("last page");
+        assert_eq!(last.records.len(), 1);
+        assert_eq!(
+            last.records[0].data_json, big_data,
+            "the data exactly as signed"
+        );
+        assert!(
+            last.records[0].data.is_null(),
+            "no float holds it: data_json carries it"
         );
         let page = client
             .audit_chain(&agent, 500, Some(10))

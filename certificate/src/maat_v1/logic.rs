@@ -481,11 +481,14 @@ pub(crate) fn attestation_ref(value: &Object) -> Result<AttestationRef<'_>, &'st
 /// `<alg>:<hex>` as the ledger records in-toto subjects: `alg` non-empty lowercase ASCII
 /// letters, digits or `-`/`_`, the digest non-empty lowercase hex.
 fn is_subject_digest(s: &str) -> bool {
+    // Algorithm names as the ledger records them: lowercase or lowerCamel (`sha256`,
+    // `gitCommit`), so `SHA256:` is a clear error, not a silent mismatch; hex lowercase.
     s.split_once(':').is_some_and(|(alg, hex)| {
-        !alg.is_empty()
+        (1..=32).contains(&alg.len())
+            && alg.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
             && alg
                 .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
             && !hex.is_empty()
             && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
     })
@@ -977,6 +980,9 @@ mod tests {
                 predicate_type: "p",
             })
         );
+        // In-toto's lowerCamel algorithm names, as the ledger indexes them.
+        let git = v(r#"{"log_index":1,"subject":"gitCommit:0f","predicate_type":"p"}"#);
+        assert!(attestation_ref(&git).is_ok());
         for bad in [
             r#"{"log_index":-1,"subject":"sha256:0f","predicate_type":"p"}"#,
             r#"{"log_index":1e2,"subject":"sha256:0f","predicate_type":"p"}"#,

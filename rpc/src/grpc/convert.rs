@@ -506,7 +506,7 @@ impl TryFrom<AuditRecordInfo> for pb::AuditRecord {
             sequence: r.sequence,
             previous_hash: r.previous_hash.to_vec(),
             record_hash: r.record_hash.to_vec(),
-            data_json: r.data.to_string(),
+            data_json: r.data_json,
             tx: r.tx,
             finality_proof_json: r.finality_proof.as_ref().map(proof_json).transpose()?,
         })
@@ -528,7 +528,8 @@ impl TryFrom<pb::AuditRecord> for AuditRecordInfo {
             sequence: r.sequence,
             previous_hash: id32(&r.previous_hash, "previous_hash")?,
             record_hash: id32(&r.record_hash, "record_hash")?,
-            data: json(&r.data_json, "data_json")?,
+            data: serde_json::from_str(&r.data_json).unwrap_or(serde_json::Value::Null),
+            data_json: r.data_json,
             tx: r.tx,
             finality_proof: r
                 .finality_proof_json

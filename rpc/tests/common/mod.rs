@@ -171,6 +171,7 @@ pub fn audit_record() -> AuditRecordInfo {
         previous_hash: [0x33; 32],
         record_hash: [0x44; 32],
         data: json!({"decision": "allow", "score": 0.25}),
+        data_json: r#"{"decision":"allow","score":0.25}"#.into(),
         tx: vec![0x0a, 0x01, 0x02],
         finality_proof: Some(proof()),
     }
