@@ -111,6 +111,7 @@
 
 use std::collections::HashSet;
 
+use base64::Engine as _;
 use maat_certificate::json::{self as cjson, JsonInt, ParseMode};
 use maat_crypto::sig::{Algorithm, KeyPair, PublicKey, Signature};
 use serde::{Deserialize, Serialize};
@@ -288,82 +289,26 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-const B64_STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 /// Standard, padded base64 (RFC 4648 section 4).
 fn b64_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk.first().copied().unwrap_or(0),
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                let idx = ((n >> (18 - 6 * i)) & 63) as usize;
-                out.push(char::from(B64_STD[idx]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// Decodes standard or URL-safe base64 (one alphabet per string), padded or not.
+/// Decodes standard or URL-safe base64 (one alphabet per string: the other's characters are
+/// invalid), padded or not, unused trailing bits zero (one encoding per byte string).
 fn b64_decode(s: &str) -> Result<Vec<u8>, &'static str> {
-    let bytes = s.as_bytes();
-    let body_len = bytes
-        .iter()
-        .rev()
-        .take(2)
-        .take_while(|b| **b == b'=')
-        .count();
-    let body_len = bytes.len() - body_len;
-    let (body, padding) = bytes.split_at(body_len);
-    if !padding.is_empty() && bytes.len() % 4 != 0 {
-        return Err("wrong base64 padding");
-    }
-    if body.len() % 4 == 1 {
-        return Err("base64 length is impossible (one character left over)");
-    }
-    let (mut standard, mut url_safe) = (false, false);
-    let mut out = Vec::with_capacity(body.len() / 4 * 3 + 2);
-    let mut acc: u32 = 0;
-    let mut bits = 0u32;
-    for &c in body {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'/' => {
-                standard = true;
-                if c == b'+' { 62 } else { 63 }
-            }
-            b'-' | b'_' => {
-                url_safe = true;
-                if c == b'-' { 62 } else { 63 }
-            }
-            b'=' => return Err("base64 padding in the middle"),
-            _ => return Err("not base64 (standard or URL-safe alphabet, no whitespace)"),
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push(((acc >> bits) & 0xff) as u8);
-        }
-    }
-    if standard && url_safe {
-        return Err("base64 mixes the standard and URL-safe alphabets");
-    }
-    // Unused trailing bits must be zero, so each byte string has one encoding per alphabet.
-    if acc & ((1 << bits) - 1) != 0 {
-        return Err("non-canonical base64 (unused trailing bits set)");
-    }
-    Ok(out)
+    use base64::alphabet::{STANDARD, URL_SAFE};
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let config =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let alphabet = if s.contains(['-', '_']) {
+        &URL_SAFE
+    } else {
+        &STANDARD
+    };
+    GeneralPurpose::new(alphabet, config)
+        .decode(s)
+        .map_err(|_| "not base64 (standard or URL-safe alphabet, padding optional, no whitespace)")
 }
 
 // ---------------------------------------------------------------------------------------------
