@@ -3,7 +3,7 @@
 //! `submit` sends an offline bundle to a node, `verify` checks a receipt or bundle offline.
 
 use std::ffi::OsString;
-use std::io::{Read as _, Write as _};
+use std::io::Read as _;
 use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,7 +22,7 @@ use maat_sdk::attest::{
 };
 use maat_sdk::client::ClientError;
 
-use crate::node::{NodeArg, parse_duration, print_rejection};
+use crate::node::{NodeArg, parse_duration, print_rejection, write_json};
 use crate::{Outcome, block_on};
 
 #[derive(Subcommand)]
@@ -316,21 +316,6 @@ fn finish_submission(
         );
     }
     Ok(Outcome::Success)
-}
-
-fn write_json(path: &Path, value: &impl serde::Serialize, force: bool) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .create_new(!force)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("writing {}", path.display()))
 }
 
 #[derive(Args)]

@@ -16,7 +16,7 @@ use maat_sdk::audit_bundle::{
 };
 use maat_sdk::client::ClientError;
 
-use crate::node::NodeArg;
+use crate::node::{NodeArg, write_json};
 use crate::{Outcome, block_on};
 
 #[derive(Subcommand)]
@@ -202,11 +202,9 @@ async fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
     // Check what is written: an export that does not verify is a bug or a lying node.
     let report = verify_audit_bundle(&bundle, &genesis)
         .context("the exported bundle does not verify (is the node on this chain?)")?;
-    let mut text = serde_json::to_string_pretty(&bundle)?;
-    text.push('\n');
     match &args.out {
         Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+            write_json(path, &bundle, true)?;
             eprintln!(
                 "exported records {}..={} of `{}` ({} redacted) to {}",
                 report.first_sequence,
@@ -216,7 +214,7 @@ async fn export(args: ExportArgs) -> anyhow::Result<Outcome> {
                 path.display()
             );
         }
-        None => print!("{text}"),
+        None => println!("{}", serde_json::to_string_pretty(&bundle)?),
     }
     Ok(Outcome::Success)
 }

@@ -176,7 +176,7 @@ pub async fn cert_submit(args: SubmitArgs) -> anyhow::Result<Outcome> {
         }
     };
     if let (Some(p), Some(path)) = (&proof, &args.proof_out) {
-        write_json(path, p)?;
+        write_json(path, p, true)?;
     }
     let receipt = serde_json::json!({
         "tx_id": tx_id.to_hex(),
@@ -248,10 +248,24 @@ fn short(id: &TxId) -> String {
     id.to_hex()[..12].to_owned()
 }
 
-fn write_json(path: &Path, value: &impl serde::Serialize) -> anyhow::Result<()> {
+/// Writes `value` as pretty JSON and syncs it; refuses an existing file unless `force`.
+pub(crate) fn write_json(
+    path: &Path,
+    value: &impl serde::Serialize,
+    force: bool,
+) -> anyhow::Result<()> {
     let mut text = serde_json::to_string_pretty(value)?;
     text.push('\n');
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .create_new(!force)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
 }
 
 /// A one-line progress indicator on standard error while waiting (only on a terminal, so CI
@@ -408,7 +422,7 @@ pub async fn proof(cmd: ProofCommand) -> anyhow::Result<Outcome> {
                 );
             };
             match &args.out {
-                Some(path) => write_json(path, &proof)?,
+                Some(path) => write_json(path, &proof, true)?,
                 None => println!("{}", serde_json::to_string_pretty(&proof)?),
             }
             Ok(Outcome::Success)
